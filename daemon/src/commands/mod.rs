@@ -1,0 +1,14 @@
+//! One module per subcommand; each is a thin adapter over the engine.
+
+mod rate;
+mod setup;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Rate(args) => rate::run(args),
+    }
+}

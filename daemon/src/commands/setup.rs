@@ -1,0 +1,29 @@
+//! Loading policies and plugins from the command line's flags.
+
+use anyhow::Context;
+use coexist_engine::plugin::{Pipeline, PluginRuntime};
+use coexist_engine::policy::{Policies, PolicySource};
+
+use crate::cli::PolicyArgs;
+
+/// Loads the policy data and layers `--config` over it.
+pub fn policies(args: &PolicyArgs) -> anyhow::Result<Policies> {
+    let source = match &args.policies {
+        Some(dir) => {
+            anyhow::ensure!(dir.is_dir(), "--policies {} is not a directory", dir.display());
+            PolicySource::Dir(dir.clone())
+        }
+        None => PolicySource::Bundled,
+    };
+    let mut policies = Policies::load(source).context("loading policies")?;
+    if let Some(config) = &args.config {
+        policies = policies.with_config_file(config).context("loading --config")?;
+    }
+    Ok(policies)
+}
+
+/// Compiles and configures the pipeline's plugins.
+pub fn pipeline(policies: &Policies) -> anyhow::Result<Pipeline> {
+    let runtime = PluginRuntime::new()?;
+    Pipeline::load(&runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")
+}

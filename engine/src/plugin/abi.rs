@@ -1,0 +1,204 @@
+//! The `facts` side of the WIT contract (`plugins/wit/policy.wit`), as Rust
+//! types the component ABI lowers directly. Strings are borrowed, so building
+//! a batch of facts allocates nothing per message.
+
+use wasmtime::component::{flags, ComponentType, Lift, Lower};
+
+use crate::event::{Direction, Feature, Features, Side, TemplateCategory};
+use crate::policy::PricingModel;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ComponentType, Lower)]
+#[component(enum)]
+#[repr(u8)]
+pub enum WitSide {
+    #[component(name = "app")]
+    App,
+    #[component(name = "api")]
+    Api,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ComponentType, Lower)]
+#[component(enum)]
+#[repr(u8)]
+pub enum WitDirection {
+    #[component(name = "inbound")]
+    Inbound,
+    #[component(name = "outbound")]
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ComponentType, Lower)]
+#[component(enum)]
+#[repr(u8)]
+pub enum WitTemplateCategory {
+    #[component(name = "marketing")]
+    Marketing,
+    #[component(name = "utility")]
+    Utility,
+    #[component(name = "authentication")]
+    Authentication,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ComponentType, Lower)]
+#[component(enum)]
+#[repr(u8)]
+pub enum WitPricingModel {
+    #[component(name = "conversation")]
+    Conversation,
+    #[component(name = "per-message")]
+    PerMessage,
+}
+
+flags! {
+    WitFeatures {
+        #[component(name = "group")]
+        const GROUP;
+        #[component(name = "broadcast")]
+        const BROADCAST;
+        #[component(name = "view-once")]
+        const VIEW_ONCE;
+        #[component(name = "disappearing")]
+        const DISAPPEARING;
+        #[component(name = "live-location")]
+        const LIVE_LOCATION;
+        #[component(name = "edit")]
+        const EDIT;
+        #[component(name = "revoke")]
+        const REVOKE;
+        #[component(name = "mm-lite")]
+        const MM_LITE;
+    }
+}
+
+flags! {
+    WitConversations {
+        #[component(name = "marketing")]
+        const MARKETING;
+        #[component(name = "utility")]
+        const UTILITY;
+        #[component(name = "authentication")]
+        const AUTHENTICATION;
+        #[component(name = "authentication-international")]
+        const AUTHENTICATION_INTERNATIONAL;
+        #[component(name = "service")]
+        const SERVICE;
+    }
+}
+
+/// The `regime` record.
+#[derive(Debug, Clone, Copy, ComponentType, Lower)]
+#[component(record)]
+pub struct WitRegime<'a> {
+    pub id: &'a str,
+    pub model: WitPricingModel,
+    #[component(name = "service-charged")]
+    pub service_charged: bool,
+    #[component(name = "utility-in-window-charged")]
+    pub utility_in_window_charged: bool,
+    #[component(name = "free-allowance")]
+    pub free_allowance: u32,
+}
+
+/// The `facts` record: everything a plugin may know about one message.
+#[derive(Debug, Clone, ComponentType, Lower)]
+#[component(record)]
+pub struct Facts<'a> {
+    pub id: &'a str,
+    pub waba: &'a str,
+    #[component(name = "business-number")]
+    pub business_number: &'a str,
+    pub user: &'a str,
+    pub side: WitSide,
+    pub direction: WitDirection,
+    pub kind: &'a str,
+    #[component(name = "template-category")]
+    pub template_category: Option<WitTemplateCategory>,
+    #[component(name = "at-ms")]
+    pub at_ms: i64,
+    #[component(name = "local-day")]
+    pub local_day: i32,
+    pub regime: WitRegime<'a>,
+    #[component(name = "recipient-country")]
+    pub recipient_country: &'a str,
+    #[component(name = "recipient-market")]
+    pub recipient_market: &'a str,
+    #[component(name = "business-country")]
+    pub business_country: &'a str,
+    #[component(name = "csw-open")]
+    pub csw_open: bool,
+    #[component(name = "fep-open")]
+    pub fep_open: bool,
+    #[component(name = "open-conversations")]
+    pub open_conversations: WitConversations,
+    #[component(name = "auth-intl-eligible")]
+    pub auth_intl_eligible: bool,
+    pub coexistence: bool,
+    pub history: bool,
+    pub features: WitFeatures,
+    #[component(name = "allowance-used")]
+    pub allowance_used: u32,
+}
+
+impl From<Side> for WitSide {
+    fn from(s: Side) -> Self {
+        match s {
+            Side::App => WitSide::App,
+            Side::Api => WitSide::Api,
+        }
+    }
+}
+
+impl From<Direction> for WitDirection {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Inbound => WitDirection::Inbound,
+            Direction::Outbound => WitDirection::Outbound,
+        }
+    }
+}
+
+impl From<TemplateCategory> for WitTemplateCategory {
+    fn from(c: TemplateCategory) -> Self {
+        match c {
+            TemplateCategory::Marketing => WitTemplateCategory::Marketing,
+            TemplateCategory::Utility => WitTemplateCategory::Utility,
+            TemplateCategory::Authentication => WitTemplateCategory::Authentication,
+        }
+    }
+}
+
+impl From<PricingModel> for WitPricingModel {
+    fn from(m: PricingModel) -> Self {
+        match m {
+            PricingModel::Conversation => WitPricingModel::Conversation,
+            PricingModel::PerMessage => WitPricingModel::PerMessage,
+        }
+    }
+}
+
+impl From<Features> for WitFeatures {
+    fn from(set: Features) -> Self {
+        let mut out = WitFeatures::default();
+        for f in set.iter() {
+            out |= match f {
+                Feature::Group => WitFeatures::GROUP,
+                Feature::Broadcast => WitFeatures::BROADCAST,
+                Feature::ViewOnce => WitFeatures::VIEW_ONCE,
+                Feature::Disappearing => WitFeatures::DISAPPEARING,
+                Feature::LiveLocation => WitFeatures::LIVE_LOCATION,
+                Feature::Edit => WitFeatures::EDIT,
+                Feature::Revoke => WitFeatures::REVOKE,
+                Feature::MmLite => WitFeatures::MM_LITE,
+            };
+        }
+        out
+    }
+}
+
+/// The `plugin-info` record.
+#[derive(Debug, Clone, ComponentType, Lift)]
+#[component(record)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+}

@@ -1,0 +1,95 @@
+//! The ordered plugin pipeline: each plugin amends the decisions so far.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::abi::Facts;
+use super::bundled::bundled_plugin;
+use super::loaded::{LoadedPlugin, PluginSpec};
+use super::runtime::PluginRuntime;
+use super::PluginError;
+use crate::decision::Decision;
+use crate::policy::PipelineFile;
+
+/// Name and version of a plugin, as reported in every result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginVersion {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// The loaded plugins, in order. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    plugins: Arc<[LoadedPlugin]>,
+    versions: Arc<[PluginVersion]>,
+}
+
+impl Pipeline {
+    /// Loads every plugin the pipeline file lists. `base_dir` resolves
+    /// relative module paths.
+    pub fn load(runtime: &PluginRuntime, file: &PipelineFile, base_dir: Option<&Path>) -> Result<Self, PluginError> {
+        let mut plugins = Vec::with_capacity(file.plugin.len());
+        for entry in &file.plugin {
+            let settings_json = serde_json::to_string(&entry.settings).map_err(|e| PluginError::Config {
+                plugin: entry.module.clone(),
+                detail: format!("settings cannot be expressed as JSON: {e}"),
+            })?;
+            let spec = PluginSpec {
+                module: entry.module.clone(),
+                settings_json,
+                timeout_ms: entry.timeout_ms,
+                memory_mib: entry.memory_mib,
+            };
+            let bytes = read_module(&entry.module, base_dir)?;
+            plugins.push(LoadedPlugin::load(runtime, &bytes, spec)?);
+        }
+        Ok(Self::from_plugins(plugins))
+    }
+
+    /// A pipeline of already-loaded plugins.
+    pub fn from_plugins(plugins: Vec<LoadedPlugin>) -> Self {
+        let versions = plugins
+            .iter()
+            .map(|p| PluginVersion { name: p.name.clone(), version: p.version.clone(), digest: p.digest.clone() })
+            .collect();
+        Self { plugins: plugins.into(), versions }
+    }
+
+    /// Runs every plugin over one batch and returns one decision per fact.
+    pub fn evaluate(&self, facts: &[Facts<'_>]) -> Result<Vec<Decision>, PluginError> {
+        let mut decisions = vec![Decision::default(); facts.len()];
+        for plugin in self.plugins.iter() {
+            decisions = plugin.call(facts, &decisions)?;
+        }
+        Ok(decisions)
+    }
+
+    pub fn versions(&self) -> &[PluginVersion] {
+        &self.versions
+    }
+
+    pub fn plugins(&self) -> &[LoadedPlugin] {
+        &self.plugins
+    }
+}
+
+fn read_module(module: &str, base_dir: Option<&Path>) -> Result<Vec<u8>, PluginError> {
+    if let Some(name) = module.strip_prefix("bundled:") {
+        return bundled_plugin(name).map(<[u8]>::to_vec).ok_or_else(|| PluginError::Load {
+            plugin: module.to_owned(),
+            detail: format!("there is no bundled plugin named `{name}` (bundled: classifier, coexistence)"),
+        });
+    }
+    let path = match base_dir {
+        Some(dir) => dir.join(module),
+        None => module.into(),
+    };
+    std::fs::read(&path).map_err(|e| PluginError::Load {
+        plugin: module.to_owned(),
+        detail: format!("reading {}: {e}", path.display()),
+    })
+}

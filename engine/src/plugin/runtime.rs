@@ -1,0 +1,108 @@
+//! The wasmtime side: one [`Engine`] with the pooling allocator and epoch
+//! interruption, a ticker thread that advances the epoch every millisecond,
+//! and the per-call store limits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter};
+
+use super::PluginError;
+
+/// How long one epoch tick lasts; deadlines are whole ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// The largest memory limit a plugin may ask for.
+pub const MAX_PLUGIN_MEMORY_MIB: u64 = 1024;
+
+/// Instances that may be alive at once (every concurrent batch × plugin).
+const POOL_INSTANCES: u32 = 256;
+
+/// Owns the wasmtime engine and its epoch ticker. Cloning shares both.
+#[derive(Clone)]
+pub struct PluginRuntime {
+    engine: Engine,
+    _ticker: Arc<Ticker>,
+}
+
+struct Ticker(Arc<AtomicBool>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PluginRuntime {
+    /// Builds the engine: component model, epoch interruption, pooling
+    /// allocator sized for [`MAX_PLUGIN_MEMORY_MIB`].
+    pub fn new() -> Result<Self, PluginError> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES)
+            .max_memory_size((MAX_PLUGIN_MEMORY_MIB << 20) as usize);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)
+            .map_err(|e| PluginError::Load { plugin: "(engine)".into(), detail: format!("{e:#}") })?;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticking = engine.clone();
+        let stopped = stop.clone();
+        thread::Builder::new()
+            .name("coexist-epoch".into())
+            .spawn(move || {
+                // Deadlines are counted in ticks; a tick is EPOCH_TICK.
+                while !stopped.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| PluginError::Load { plugin: "(engine)".into(), detail: format!("epoch thread: {e}") })?;
+        Ok(Self { engine, _ticker: Arc::new(Ticker(stop)) })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Raised from `memory_growing` so the call fails with a precise cause
+/// instead of the guest's allocator turning it into a generic trap.
+#[derive(Debug)]
+pub(crate) struct MemoryLimitHit {
+    pub requested: usize,
+}
+
+impl std::fmt::Display for MemoryLimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "memory limit hit growing to {} bytes", self.requested)
+    }
+}
+
+impl std::error::Error for MemoryLimitHit {}
+
+/// Per-store data: the memory limit of the plugin being called.
+pub(crate) struct StoreLimits {
+    pub memory_bytes: usize,
+}
+
+impl ResourceLimiter for StoreLimits {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            return Err(wasmtime::Error::new(MemoryLimitHit { requested: desired }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}

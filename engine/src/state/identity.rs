@@ -1,0 +1,80 @@
+//! Who a user is, across identifiers. Windows belong to the user, not to one
+//! identifier: an event that carries both a phone number and a BSUID links
+//! them, so a later event that carries only one finds the same windows.
+
+use std::collections::HashMap;
+
+use crate::phone::{Bsuid, PhoneNumber, UserRef};
+
+/// A user within one WABA.
+pub type UserKey = u32;
+
+/// Maps identifiers to users, merging users when an event links two of them.
+#[derive(Debug, Default, Clone)]
+pub struct IdentityDirectory {
+    phones: HashMap<PhoneNumber, UserKey>,
+    bsuids: HashMap<Bsuid, UserKey>,
+    next: UserKey,
+}
+
+/// The outcome of resolving an identifier pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    pub user: UserKey,
+    /// When the event linked two users that were apart until now: the user
+    /// that was folded into `user`.
+    pub merged_from: Option<UserKey>,
+}
+
+impl IdentityDirectory {
+    /// The user behind `user`, creating or linking as needed.
+    pub fn resolve(&mut self, user: &UserRef) -> Resolved {
+        let by_phone = user.phone.as_ref().and_then(|p| self.phones.get(p).copied());
+        let by_bsuid = user.bsuid.as_ref().and_then(|b| self.bsuids.get(b).copied());
+        let (key, merged_from) = match (by_phone, by_bsuid) {
+            (Some(p), Some(b)) if p != b => {
+                // Fold the BSUID's user into the phone's user.
+                for v in self.bsuids.values_mut().chain(self.phones.values_mut()) {
+                    if *v == b {
+                        *v = p;
+                    }
+                }
+                (p, Some(b))
+            }
+            (Some(k), _) | (None, Some(k)) => (k, None),
+            (None, None) => {
+                let k = self.next;
+                self.next += 1;
+                (k, None)
+            }
+        };
+        if let (Some(p), None) = (&user.phone, by_phone) {
+            self.phones.insert(p.clone(), key);
+        }
+        if let (Some(b), None) = (&user.bsuid, by_bsuid) {
+            self.bsuids.insert(b.clone(), key);
+        }
+        Resolved { user: key, merged_from }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phone::parse_user;
+
+    #[test]
+    fn linking_and_merging() {
+        let mut d = IdentityDirectory::default();
+        let phone = parse_user("+6281234567890").unwrap();
+        let bsuid = parse_user("ID.8812").unwrap();
+        let a = d.resolve(&phone).user;
+        let b = d.resolve(&bsuid).user;
+        assert_ne!(a, b);
+        let both = UserRef { phone: phone.phone.clone(), bsuid: bsuid.bsuid.clone() };
+        let r = d.resolve(&both);
+        assert_eq!(r, Resolved { user: a, merged_from: Some(b) });
+        assert_eq!(d.resolve(&bsuid).user, a);
+        assert_eq!(d.resolve(&phone).user, a);
+    }
+}

@@ -1,0 +1,117 @@
+//! Status webhooks: Meta's delivery state and pricing verdict per message.
+//!
+//! The billable event is delivery; `failed` is never billable. A status does
+//! not say whether the message was a template, so the send record rates it;
+//! when no send record exists, Meta's `pricing.category` is the fallback.
+
+use std::collections::HashMap;
+
+use crate::decision::PricingType;
+use crate::event::{
+    DeliveryStatus, Direction, Event, Features, MetaPricing, Side, Source, StatusReport, TemplateCategory,
+};
+use crate::rated::Rated;
+
+/// The latest word from Meta on each message, keyed by (WABA, message id).
+#[derive(Debug, Default, Clone)]
+pub struct StatusBook {
+    entries: HashMap<(String, String), Entry>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    report: StatusReport,
+    pricing: Option<MetaPricing>,
+}
+
+/// Failure dominates; otherwise the furthest state reached counts.
+fn rank(s: DeliveryStatus) -> u8 {
+    match s {
+        DeliveryStatus::Sent => 0,
+        DeliveryStatus::Delivered => 1,
+        DeliveryStatus::Read => 2,
+        DeliveryStatus::Failed => 3,
+    }
+}
+
+impl StatusBook {
+    /// Records a status; repeats of the same message are folded together.
+    pub fn add(&mut self, report: StatusReport) {
+        let key = (report.waba.0.clone(), report.id.clone());
+        match self.entries.get_mut(&key) {
+            Some(entry) => {
+                if report.pricing.is_some() {
+                    entry.pricing = report.pricing.clone();
+                }
+                if rank(report.status) > rank(entry.report.status) {
+                    entry.report = report;
+                }
+            }
+            None => {
+                let pricing = report.pricing.clone();
+                self.entries.insert(key, Entry { report, pricing });
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Send records to rate for statuses that have none among `known`,
+    /// built from Meta's `pricing.category`.
+    pub fn fallback_events(&self, known: &dyn Fn(&str, &str) -> bool) -> Vec<Event> {
+        let mut out: Vec<Event> = self
+            .entries
+            .iter()
+            .filter(|((waba, id), _)| !known(waba, id))
+            .map(|(_, entry)| fallback_event(&entry.report, entry.pricing.as_ref()))
+            .collect();
+        out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        out
+    }
+
+    /// Applies Meta's word to a rated message: a failed delivery is never
+    /// billable, and Meta's pricing is kept beside our verdict.
+    pub fn apply(&self, rated: &mut Rated) {
+        let Some(entry) = self.entries.get(&(rated.waba.clone(), rated.id.clone())) else { return };
+        rated.meta_pricing = entry.pricing.clone();
+        if entry.report.status == DeliveryStatus::Failed && rated.direction == Direction::Outbound {
+            rated.billable = false;
+            rated.pricing_type = PricingType::NotBillable;
+            rated.cost = Some(rust_decimal::Decimal::ZERO);
+            rated.unpriced_reason = None;
+            rated.note = Some("delivery failed; a failed message is never billable".to_owned());
+        }
+    }
+}
+
+fn fallback_event(report: &StatusReport, pricing: Option<&MetaPricing>) -> Event {
+    let category = pricing.and_then(|p| p.category.as_deref()).unwrap_or("service");
+    let template_category = match category {
+        "marketing" | "marketing_lite" => Some(TemplateCategory::Marketing),
+        "utility" => Some(TemplateCategory::Utility),
+        "authentication" | "authentication-international" | "authentication_international" => {
+            Some(TemplateCategory::Authentication)
+        }
+        _ => None,
+    };
+    Event {
+        id: report.id.clone(),
+        waba: report.waba.clone(),
+        business_number: report.business_number.clone(),
+        user: report.recipient.clone(),
+        direction: Direction::Outbound,
+        side: Side::Api,
+        kind: if template_category.is_some() { "template" } else { "text" }.to_owned(),
+        template_category,
+        at: report.at,
+        referral: false,
+        features: Features::default(),
+        source: Source::Status,
+    }
+}

@@ -1,0 +1,134 @@
+//! The `classifier` policy plugin: the first answer for every message.
+//!
+//! For each fact it sets the decision's `billable`, `category`, `pricing-type` and
+//! `note`, keeping the violations earlier plugins found and adding its own:
+//!
+//! - inbound messages are never billed;
+//! - app-side messages (Coexistence echoes and history) are free;
+//! - API-side messages are rated under the regime in the facts: per-message
+//!   pricing, or conversation-based pricing with the host's open conversations;
+//! - `delivery.marketing_to_us_blocked`: a marketing template to a US user after
+//!   the block date is never delivered, so never charged;
+//! - `pricing.outside_customer_service_window`: a non-template message outside
+//!   every window is refused by Meta, so never charged.
+//!
+//! Settings (every key optional; these are the defaults):
+//!
+//! ```json
+//! {"us_marketing_block_from": "2025-04-01",
+//!  "auth_international_countries": ["EG","IN","ID","MY","NG","PK","SA","ZA","AE"],
+//!  "actions": {"pricing.outside_customer_service_window": "block",
+//!              "delivery.marketing_to_us_blocked": "block"}}
+//! ```
+//!
+//! The rules are plain functions in [`rules`], tested natively; this file only
+//! binds them to the `coexist:policy` WIT world.
+
+use std::cell::Cell;
+
+mod rules;
+mod settings;
+
+use settings::Settings;
+
+wit_bindgen::generate!({ path: "../wit", world: "plugin" });
+
+use exports::coexist::policy::policy::{self, Decision, Facts, Guest, PluginInfo};
+
+thread_local! {
+    /// Set by `configure`. An instance serves one batch, so this never outlives it.
+    static SETTINGS: Cell<Option<Settings>> = const { Cell::new(None) };
+}
+
+struct Classifier;
+
+impl Guest for Classifier {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "classifier".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    fn configure(settings: String) -> Result<(), String> {
+        SETTINGS.set(Some(Settings::from_json(&settings)?));
+        Ok(())
+    }
+
+    fn evaluate(batch: Vec<Facts>, so_far: Vec<Decision>) -> Vec<Decision> {
+        let settings = SETTINGS.get().unwrap_or_default();
+        rules::evaluate(&settings, &batch, so_far)
+    }
+}
+
+// The export names hold `:` and `/`, which native linkers reject; only a wasm
+// guest exports them.
+#[cfg(target_arch = "wasm32")]
+export!(Classifier);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policy::{
+        Action, Conversations, Direction, Features, PricingModel, PricingType, Regime, Side,
+    };
+
+    fn text_outside_window() -> Facts {
+        Facts {
+            id: "wamid.1".to_owned(),
+            waba: "1000".to_owned(),
+            business_number: "+4915100000000".to_owned(),
+            user: "+919800000000".to_owned(),
+            side: Side::Api,
+            direction: Direction::Outbound,
+            kind: "text".to_owned(),
+            template_category: None,
+            at_ms: 0,
+            local_day: 20_301,
+            regime: Regime {
+                id: "pmp-2025".to_owned(),
+                model: PricingModel::PerMessage,
+                service_charged: false,
+                utility_in_window_charged: false,
+                free_allowance: 0,
+            },
+            recipient_country: "IN".to_owned(),
+            recipient_market: "India".to_owned(),
+            business_country: "DE".to_owned(),
+            csw_open: false,
+            fep_open: false,
+            open_conversations: Conversations::empty(),
+            auth_intl_eligible: false,
+            coexistence: false,
+            history: false,
+            features: Features::empty(),
+            allowance_used: 0,
+        }
+    }
+
+    fn action_of_first_violation() -> Action {
+        let out = Classifier::evaluate(vec![text_outside_window()], Vec::new());
+        assert_eq!(out[0].pricing_type, PricingType::NotBillable);
+        out[0].violations[0].action
+    }
+
+    #[test]
+    fn the_exports_use_the_configured_settings() {
+        let info = Classifier::info();
+        assert_eq!(
+            (info.name.as_str(), info.version.as_str()),
+            ("classifier", "0.1.0")
+        );
+
+        assert_eq!(
+            action_of_first_violation(),
+            Action::Block,
+            "defaults before configure"
+        );
+        let settings = r#"{"actions": {"pricing.outside_customer_service_window": "flag"}}"#;
+        assert_eq!(Classifier::configure(settings.to_owned()), Ok(()));
+        assert_eq!(action_of_first_violation(), Action::Flag);
+        let err = Classifier::configure(r#"{"colour": 1}"#.to_owned()).unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+    }
+}
