@@ -10,9 +10,18 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The bundled plugins: (cargo package, file stem of the built core module).
-const PLUGINS: &[(&str, &str)] =
-    &[("coexist-classifier", "coexist_classifier"), ("coexist-coexistence", "coexist_coexistence")];
+/// The guests to build: (cargo package, file stem of the built core module).
+/// The bundled plugins ship in the binary; the fixtures only serve the
+/// sandbox tests (one per failure the host must contain).
+const PLUGINS: &[(&str, &str)] = &[
+    ("coexist-classifier", "coexist_classifier"),
+    ("coexist-coexistence", "coexist_coexistence"),
+    ("fixture-spin", "fixture_spin"),
+    ("fixture-memory-hog", "fixture_memory_hog"),
+    ("fixture-trap", "fixture_trap"),
+    ("fixture-wrong-count", "fixture_wrong_count"),
+    ("fixture-bad-config", "fixture_bad_config"),
+];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -21,7 +30,7 @@ fn main() {
     let plugins_dir = manifest_dir.join("../plugins");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    for watched in ["Cargo.toml", "Cargo.lock", "wit", "classifier", "coexistence"] {
+    for watched in ["Cargo.toml", "Cargo.lock", "wit", "classifier", "coexistence", "fixtures"] {
         println!("cargo:rerun-if-changed={}", plugins_dir.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=COEXIST_PLUGINS_TARGET_DIR");

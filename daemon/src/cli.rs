@@ -16,6 +16,30 @@ pub enum Command {
     /// Rate a JSONL file of events (normalized events or Meta webhook envelopes),
     /// writing one JSON result per message to stdout and a summary to stderr.
     Rate(RateArgs),
+    /// Write synthetic mixed traffic (normalized JSON lines) to stdout, for
+    /// benchmarks and load tests; `--profiles` writes the WABA profiles it needs.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many events.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// How many WABAs (SW0, SW1, ...), each with one business number.
+    #[arg(long, default_value_t = 4)]
+    pub wabas: usize,
+    /// Distinct users per market prefix.
+    #[arg(long, default_value_t = 5_000)]
+    pub users: u64,
+    /// The first timestamp (RFC 3339); events are one second apart per WABA.
+    #[arg(long, default_value = "2026-03-01T00:00:00Z")]
+    pub start: String,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Print the TOML WABA profiles for the generated WABAs instead of events.
+    #[arg(long)]
+    pub profiles: bool,
 }
 
 /// Where policies and WABA profiles come from.

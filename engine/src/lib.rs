@@ -42,3 +42,4 @@ pub mod rating;
 pub mod report;
 pub mod state;
 pub mod status;
+pub mod synthetic;

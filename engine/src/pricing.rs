@@ -2,6 +2,8 @@
 //! force. Per-message costs are exact and unrounded; rounding happens only on
 //! report lines (see [`crate::report`]).
 
+use std::sync::{Arc, LazyLock};
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -15,9 +17,9 @@ pub struct Price {
     pub cost: Option<Decimal>,
     pub unpriced_reason: Option<String>,
     /// The rate-card version consulted, when one was in force.
-    pub rate_card: Option<String>,
+    pub rate_card: Option<Arc<str>>,
     /// The volume tier, `LOWER:UPPER`, for tiered categories.
-    pub tier: Option<String>,
+    pub tier: Option<Arc<str>>,
 }
 
 /// Everything pricing needs besides the decision.
@@ -32,6 +34,9 @@ pub struct PriceInput<'a> {
     pub tier_position: u64,
 }
 
+/// Meta's tier label for a category without tiers.
+static UNTIERED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("0:MAX"));
+
 /// Prices one decided message.
 pub fn price(decision: &Decision, input: &PriceInput<'_>, rates: &RateBook, tiers: &TierBook) -> Price {
     let card = rates.find(input.currency, input.date);
@@ -40,7 +45,7 @@ pub fn price(decision: &Decision, input: &PriceInput<'_>, rates: &RateBook, tier
     if !charged {
         return Price { cost: Some(Decimal::ZERO), unpriced_reason: None, rate_card, tier: None };
     }
-    let unpriced = |reason: String, rate_card: Option<String>| Price {
+    let unpriced = |reason: String, rate_card: Option<Arc<str>>| Price {
         cost: None,
         unpriced_reason: Some(reason),
         rate_card,
@@ -74,10 +79,10 @@ pub fn price(decision: &Decision, input: &PriceInput<'_>, rates: &RateBook, tier
     let tiered = input.regime.tiered.contains(&decision.category);
     let schedule = tiered.then(|| tiers.find(input.currency, input.market, column, input.date)).flatten();
     let (rate, tier) = match schedule.and_then(|s| s.tier_for(input.tier_position)) {
-        Some(t) => (t.rate, Some(t.label())),
+        Some(t) => (t.rate, Some(t.label.clone())),
         None if tiered => (card_rate, None),
         // Marketing has no tiers; Meta reports it as 0:MAX.
-        None => (card_rate, (decision.category == BilledCategory::Marketing).then(|| "0:MAX".to_owned())),
+        None => (card_rate, (decision.category == BilledCategory::Marketing).then(|| UNTIERED.clone())),
     };
     Price { cost: Some(rate), unpriced_reason: None, rate_card, tier }
 }

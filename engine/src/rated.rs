@@ -16,8 +16,8 @@ use crate::policy::Currency;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rated {
     pub id: String,
-    pub waba: String,
-    pub business_number: String,
+    pub waba: Arc<str>,
+    pub business_number: Arc<str>,
     pub user: String,
     pub direction: Direction,
     pub side: Side,
@@ -37,9 +37,9 @@ pub struct Rated {
     pub unpriced_reason: Option<String>,
     pub violations: Vec<Violation>,
     pub regime: Arc<str>,
-    pub rate_card: Option<String>,
+    pub rate_card: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tier: Option<String>,
+    pub tier: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The plugins that decided, as `name@version`.

@@ -9,7 +9,9 @@ use chrono_tz::Tz;
 
 use crate::decision::{BilledCategory, Decision, PricingType};
 use crate::event::{Direction, Event, Side, Source, TemplateCategory, WabaId};
-use crate::plugin::{Facts, Pipeline, WitConversations, WitDirection, WitRegime, WitSide, WitTemplateCategory};
+use crate::plugin::{
+    Batch, Facts, Pipeline, SymbolTable, WitConversations, WitDirection, WitRegime, WitSide, WitTemplateCategory,
+};
 use crate::policy::{AllowanceScope, Placement, Policies, PricingModel, Regime, WabaProfile};
 use crate::pricing::{price, rate_column, PriceInput};
 use crate::rated::{RateError, Rated};
@@ -182,8 +184,11 @@ impl<'a> Context<'a> {
                 Err(e) => out.push((i, Err(e))),
             }
         }
-        let facts: Vec<Facts<'_>> = prepared.iter().map(|p| facts_of(&events[p.index], p, profile)).collect();
-        let decisions = match self.pipeline.evaluate(&facts) {
+        let mut symbols = SymbolTable::default();
+        let facts: Vec<Facts<'_>> =
+            prepared.iter().map(|p| facts_of(&events[p.index], p, profile, &mut symbols)).collect();
+        let batch = Batch { symbols: symbols.symbols(), facts: &facts };
+        let decisions = match self.pipeline.evaluate(&batch) {
             Ok(d) => d,
             Err(e) => {
                 let err = RateError::new(e.code(), e.to_string());
@@ -329,8 +334,8 @@ impl<'a> Context<'a> {
         let priced = price(&decision, &input, &self.policies.rates, &self.policies.tiers);
         Rated {
             id: e.id.clone(),
-            waba: e.waba.0.clone(),
-            business_number: e.business_number.as_str().to_owned(),
+            waba: state.waba_name(&e.waba),
+            business_number: state.number_name(&e.business_number),
             user: e.user.display().to_owned(),
             direction: e.direction,
             side: e.side,
@@ -344,7 +349,7 @@ impl<'a> Context<'a> {
             cost: priced.cost,
             unpriced_reason: priced.unpriced_reason,
             violations: decision.violations,
-            regime: Arc::from(p.regime.id.as_str()),
+            regime: p.regime.id.clone(),
             rate_card: priced.rate_card,
             tier: priced.tier,
             note: decision.note,
@@ -368,7 +373,12 @@ pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
 
-fn facts_of<'e>(e: &'e Event, p: &'e Prepared<'_>, profile: &'e WabaProfile) -> Facts<'e> {
+fn facts_of<'e>(
+    e: &'e Event,
+    p: &'e Prepared<'_>,
+    profile: &'e WabaProfile,
+    symbols: &mut SymbolTable<'e>,
+) -> Facts<'e> {
     let at = e.at.timestamp_millis();
     let mut open = WitConversations::default();
     for (slot, category) in CONVERSATION_SLOTS.iter().enumerate() {
@@ -386,25 +396,25 @@ fn facts_of<'e>(e: &'e Event, p: &'e Prepared<'_>, profile: &'e WabaProfile) -> 
     }
     Facts {
         id: &e.id,
-        waba: &e.waba.0,
-        business_number: e.business_number.as_str(),
+        waba: symbols.intern(&e.waba.0),
+        business_number: symbols.intern(e.business_number.as_str()),
         user: e.user.display(),
         side: WitSide::from(e.side),
         direction: WitDirection::from(e.direction),
-        kind: &e.kind,
+        kind: symbols.intern(&e.kind),
         template_category: e.template_category.map(WitTemplateCategory::from),
         at_ms: at,
         local_day: p.local_day,
         regime: WitRegime {
-            id: &p.regime.id,
+            id: symbols.intern(&p.regime.id),
             model: p.regime.model.into(),
             service_charged: p.regime.service_charged,
             utility_in_window_charged: p.regime.utility_in_window_charged,
             free_allowance: p.regime.free_allowance,
         },
-        recipient_country: &p.placement.country,
-        recipient_market: &p.placement.market,
-        business_country: &profile.primary_country,
+        recipient_country: symbols.intern(&p.placement.country),
+        recipient_market: symbols.intern(&p.placement.market),
+        business_country: symbols.intern(&profile.primary_country),
         csw_open: p.csw_open,
         fep_open: p.fep_open,
         open_conversations: open,

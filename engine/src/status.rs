@@ -78,7 +78,7 @@ impl StatusBook {
     /// Applies Meta's word to a rated message: a failed delivery is never
     /// billable, and Meta's pricing is kept beside our verdict.
     pub fn apply(&self, rated: &mut Rated) {
-        let Some(entry) = self.entries.get(&(rated.waba.clone(), rated.id.clone())) else { return };
+        let Some(entry) = self.entries.get(&(rated.waba.to_string(), rated.id.clone())) else { return };
         rated.meta_pricing = entry.pricing.clone();
         if entry.report.status == DeliveryStatus::Failed && rated.direction == Direction::Outbound {
             rated.billable = false;

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin adapter over the engine.
 
+mod generate;
 mod rate;
 mod setup;
 
@@ -10,5 +11,6 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Rate(args) => rate::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }

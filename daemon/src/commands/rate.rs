@@ -23,8 +23,10 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     let pipeline = setup::pipeline(&policies)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
 
+    let loaded = started.elapsed();
     let text = read_input(&args.events)?;
     let decoded = decode_all(&text, threads);
+    let decode_done = started.elapsed();
 
     let mut events: Vec<Event> = Vec::new();
     let mut statuses = StatusBook::default();
@@ -55,6 +57,7 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
 
     let mut rater = Rater::new(policies, pipeline).with_threads(threads);
     let outcomes = rater.rate(&events);
+    let rate_done = started.elapsed();
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -84,7 +87,14 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed();
     writeln!(
         err_out,
-        "\nrated {} messages in {:.2?} ({:.0}/s); {} input errors, {} rating errors, {} duplicates skipped, {} statuses ({} rated from Meta's pricing alone), {} other webhook changes",
+        "\nphases: load policies and plugins {loaded:.2?}, read and decode {:.2?}, rate {:.2?}, write {:.2?}",
+        decode_done - loaded,
+        rate_done - decode_done,
+        elapsed - rate_done
+    )?;
+    writeln!(
+        err_out,
+        "rated {} messages in {:.2?} ({:.0}/s); {} input errors, {} rating errors, {} duplicates skipped, {} statuses ({} rated from Meta's pricing alone), {} other webhook changes",
         summary.rated,
         elapsed,
         summary.rated as f64 / elapsed.as_secs_f64().max(1e-9),

@@ -85,11 +85,14 @@ flags! {
     }
 }
 
+/// An index into [`Batch::symbols`].
+pub type Symbol = u32;
+
 /// The `regime` record.
 #[derive(Debug, Clone, Copy, ComponentType, Lower)]
 #[component(record)]
-pub struct WitRegime<'a> {
-    pub id: &'a str,
+pub struct WitRegime {
+    pub id: Symbol,
     pub model: WitPricingModel,
     #[component(name = "service-charged")]
     pub service_charged: bool,
@@ -104,26 +107,26 @@ pub struct WitRegime<'a> {
 #[component(record)]
 pub struct Facts<'a> {
     pub id: &'a str,
-    pub waba: &'a str,
+    pub waba: Symbol,
     #[component(name = "business-number")]
-    pub business_number: &'a str,
+    pub business_number: Symbol,
     pub user: &'a str,
     pub side: WitSide,
     pub direction: WitDirection,
-    pub kind: &'a str,
+    pub kind: Symbol,
     #[component(name = "template-category")]
     pub template_category: Option<WitTemplateCategory>,
     #[component(name = "at-ms")]
     pub at_ms: i64,
     #[component(name = "local-day")]
     pub local_day: i32,
-    pub regime: WitRegime<'a>,
+    pub regime: WitRegime,
     #[component(name = "recipient-country")]
-    pub recipient_country: &'a str,
+    pub recipient_country: Symbol,
     #[component(name = "recipient-market")]
-    pub recipient_market: &'a str,
+    pub recipient_market: Symbol,
     #[component(name = "business-country")]
-    pub business_country: &'a str,
+    pub business_country: Symbol,
     #[component(name = "csw-open")]
     pub csw_open: bool,
     #[component(name = "fep-open")]
@@ -137,6 +140,38 @@ pub struct Facts<'a> {
     pub features: WitFeatures,
     #[component(name = "allowance-used")]
     pub allowance_used: u32,
+}
+
+/// The `batch` record: shared strings once, then the facts.
+#[derive(Debug, Clone, Copy, ComponentType, Lower)]
+#[component(record)]
+pub struct Batch<'a> {
+    pub symbols: &'a [&'a str],
+    pub facts: &'a [Facts<'a>],
+}
+
+/// Interns the strings facts share, so each crosses into the plugin once.
+#[derive(Debug, Default)]
+pub struct SymbolTable<'a> {
+    list: Vec<&'a str>,
+    index: rustc_hash::FxHashMap<&'a str, Symbol>,
+}
+
+impl<'a> SymbolTable<'a> {
+    /// The symbol of `s`, adding it on first sight.
+    pub fn intern(&mut self, s: &'a str) -> Symbol {
+        if let Some(&sym) = self.index.get(s) {
+            return sym;
+        }
+        let sym = self.list.len() as Symbol;
+        self.list.push(s);
+        self.index.insert(s, sym);
+        sym
+    }
+
+    pub fn symbols(&self) -> &[&'a str] {
+        &self.list
+    }
 }
 
 impl From<Side> for WitSide {

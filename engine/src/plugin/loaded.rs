@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::{Store, Trap};
 
-use super::abi::{Facts, PluginInfo};
+use super::abi::{Batch, PluginInfo};
 use super::runtime::{MemoryLimitHit, PluginRuntime, StoreLimits, EPOCH_TICK, MAX_PLUGIN_MEMORY_MIB};
 use super::PluginError;
 use crate::decision::Decision;
@@ -114,11 +114,11 @@ impl LoadedPlugin {
     }
 
     fn smoke_test(&self) -> Result<(), PluginError> {
-        self.call(&[], &[]).map(|_| ())
+        self.call(&Batch { symbols: &[], facts: &[] }, &[]).map(|_| ())
     }
 
     /// Evaluates one batch on a fresh instance: `configure`, then `evaluate`.
-    pub fn call(&self, facts: &[Facts<'_>], so_far: &[Decision]) -> Result<Vec<Decision>, PluginError> {
+    pub fn call(&self, batch: &Batch<'_>, so_far: &[Decision]) -> Result<Vec<Decision>, PluginError> {
         let mut store = self.store();
         let instance = self.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
         let configure = instance
@@ -127,11 +127,15 @@ impl LoadedPlugin {
         let (configured,) = configure.call(&mut store, (&self.spec.settings_json,)).map_err(|e| self.classify(e))?;
         configured.map_err(|detail| PluginError::Config { plugin: self.name.clone(), detail })?;
         let evaluate = instance
-            .get_typed_func::<(&[Facts<'_>], &[Decision]), (Vec<Decision>,)>(&mut store, &self.evaluate)
+            .get_typed_func::<(&Batch<'_>, &[Decision]), (Vec<Decision>,)>(&mut store, &self.evaluate)
             .map_err(|e| self.contract(format!("`evaluate` has the wrong type: {e:#}")))?;
-        let (decisions,) = evaluate.call(&mut store, (facts, so_far)).map_err(|e| self.classify(e))?;
-        if decisions.len() != facts.len() {
-            return Err(self.contract(format!("returned {} decisions for {} facts", decisions.len(), facts.len())));
+        let (decisions,) = evaluate.call(&mut store, (batch, so_far)).map_err(|e| self.classify(e))?;
+        if decisions.len() != batch.facts.len() {
+            return Err(self.contract(format!(
+                "returned {} decisions for {} facts",
+                decisions.len(),
+                batch.facts.len()
+            )));
         }
         Ok(decisions)
     }

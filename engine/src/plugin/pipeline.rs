@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::abi::Facts;
+use super::abi::Batch;
 use super::bundled::bundled_plugin;
 use super::loaded::{LoadedPlugin, PluginSpec};
 use super::runtime::PluginRuntime;
@@ -60,10 +60,10 @@ impl Pipeline {
     }
 
     /// Runs every plugin over one batch and returns one decision per fact.
-    pub fn evaluate(&self, facts: &[Facts<'_>]) -> Result<Vec<Decision>, PluginError> {
-        let mut decisions = vec![Decision::default(); facts.len()];
+    pub fn evaluate(&self, batch: &Batch<'_>) -> Result<Vec<Decision>, PluginError> {
+        let mut decisions = vec![Decision::default(); batch.facts.len()];
         for plugin in self.plugins.iter() {
-            decisions = plugin.call(facts, &decisions)?;
+            decisions = plugin.call(batch, &decisions)?;
         }
         Ok(decisions)
     }

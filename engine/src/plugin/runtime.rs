@@ -17,6 +17,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// The largest memory limit a plugin may ask for.
 pub const MAX_PLUGIN_MEMORY_MIB: u64 = 1024;
 
+/// Linear memory (and table) bytes kept resident between instances.
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+
 /// Instances that may be alive at once (every concurrent batch × plugin).
 const POOL_INSTANCES: u32 = 256;
 
@@ -44,7 +47,12 @@ impl PluginRuntime {
             .total_core_instances(POOL_INSTANCES)
             .total_memories(POOL_INSTANCES)
             .total_tables(POOL_INSTANCES)
-            .max_memory_size((MAX_PLUGIN_MEMORY_MIB << 20) as usize);
+            .max_memory_size((MAX_PLUGIN_MEMORY_MIB << 20) as usize)
+            // A fresh instance per batch would otherwise fault in its memory
+            // page by page every time; keeping the first pages resident and
+            // zeroing them with memset is much cheaper.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES);
         let mut config = Config::new();
         config
             .wasm_component_model(true)

@@ -60,7 +60,7 @@ impl MarketRates {
 #[derive(Debug, Clone)]
 pub struct RateCard {
     /// The version id, e.g. `usd-2026-01-01`.
-    pub id: String,
+    pub id: std::sync::Arc<str>,
     pub currency: Currency,
     pub effective: Effective,
     rates: HashMap<Market, MarketRates>,
@@ -121,7 +121,7 @@ impl RateCard {
             }
             rates.insert(market, row);
         }
-        Ok(Self { id: id.to_owned(), currency, effective, rates })
+        Ok(Self { id: id.into(), currency, effective, rates })
     }
 
     /// The rates for a market, if the card lists it.
@@ -255,14 +255,14 @@ mod tests {
     fn book_closes_open_ends_and_refuses_overlaps() {
         let usd = Currency::parse("USD").unwrap();
         let mk = |id: &str, from: &str, to: Option<&str>| RateCard {
-            id: id.to_owned(),
+            id: id.into(),
             currency: usd,
             effective: Effective::new(Some(from.parse().unwrap()), to.map(|t| t.parse().unwrap())),
             rates: HashMap::new(),
         };
         let book = RateBook::new(vec![mk("b", "2026-07-01", None), mk("a", "2026-01-01", None)]).unwrap();
-        assert_eq!(book.find(usd, "2026-06-30".parse().unwrap()).unwrap().id, "a");
-        assert_eq!(book.find(usd, "2026-07-01".parse().unwrap()).unwrap().id, "b");
+        assert_eq!(&*book.find(usd, "2026-06-30".parse().unwrap()).unwrap().id, "a");
+        assert_eq!(&*book.find(usd, "2026-07-01".parse().unwrap()).unwrap().id, "b");
         assert!(book.find(usd, "2025-12-31".parse().unwrap()).is_none());
         let err =
             RateBook::new(vec![mk("a", "2026-01-01", Some("2026-08-01")), mk("b", "2026-07-01", None)]).unwrap_err();

@@ -23,11 +23,13 @@ pub struct Tier {
     #[serde(default)]
     pub upper: Option<u64>,
     pub rate: Decimal,
+    /// Meta's notation, `LOWER:UPPER` (`MAX` when open); filled in at load.
+    #[serde(skip)]
+    pub label: std::sync::Arc<str>,
 }
 
 impl Tier {
-    /// Meta's notation, `LOWER:UPPER` (`MAX` when open).
-    pub fn label(&self) -> String {
+    fn notation(&self) -> String {
         match self.upper {
             Some(u) => format!("{}:{u}", self.lower),
             None => format!("{}:MAX", self.lower),
@@ -71,7 +73,12 @@ pub struct TierBook {
 
 impl TierBook {
     pub fn from_toml(source: &str, text: &str) -> Result<Self, PolicyError> {
-        let file: TierFile = toml::from_str(text).map_err(|e| PolicyError::toml(source, &e))?;
+        let mut file: TierFile = toml::from_str(text).map_err(|e| PolicyError::toml(source, &e))?;
+        for s in &mut file.schedule {
+            for t in &mut s.tiers {
+                t.label = t.notation().into();
+            }
+        }
         for s in &file.schedule {
             let mut expected = 1;
             for t in &s.tiers {
@@ -81,14 +88,14 @@ impl TierBook {
                         s.currency,
                         s.market,
                         s.category,
-                        t.label(),
+                        t.label,
                         t.lower
                     )));
                 }
                 expected = match t.upper {
                     Some(u) if u >= t.lower => u + 1,
                     Some(_) => {
-                        return Err(PolicyError::Invalid(format!("{source}: tier {} ends before it starts", t.label())))
+                        return Err(PolicyError::Invalid(format!("{source}: tier {} ends before it starts", t.label)))
                     }
                     None => u64::MAX,
                 };

@@ -2,7 +2,7 @@
 //! identifier: an event that carries both a phone number and a BSUID links
 //! them, so a later event that carries only one finds the same windows.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::phone::{Bsuid, PhoneNumber, UserRef};
 

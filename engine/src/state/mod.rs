@@ -8,7 +8,9 @@
 mod identity;
 mod windows;
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 pub use identity::{IdentityDirectory, Resolved, UserKey};
 pub use windows::*;
@@ -35,6 +37,8 @@ pub enum AllowanceKey {
 pub struct WabaState {
     pub identities: IdentityDirectory,
     numbers: HashMap<PhoneNumber, NumberKey>,
+    number_names: Vec<Arc<str>>,
+    waba_name: Option<Arc<str>>,
     pub windows: HashMap<(NumberKey, UserKey), UserWindows>,
     pub allowance: HashMap<(AllowanceKey, MonthKey), u32>,
     pub tiers: HashMap<(Market, BilledCategory, MonthKey), u64>,
@@ -50,7 +54,19 @@ impl WabaState {
         }
         let k = self.numbers.len() as NumberKey;
         self.numbers.insert(number.clone(), k);
+        self.number_names.push(Arc::from(number.as_str()));
         k
+    }
+
+    /// The business number as a shared string, for results.
+    pub fn number_name(&mut self, number: &PhoneNumber) -> Arc<str> {
+        let k = self.number_key(number);
+        self.number_names[k as usize].clone()
+    }
+
+    /// The WABA id as a shared string, for results.
+    pub fn waba_name(&mut self, waba: &crate::event::WabaId) -> Arc<str> {
+        self.waba_name.get_or_insert_with(|| Arc::from(waba.0.as_str())).clone()
     }
 
     /// Folds user `from` into user `into` after an identity link.

@@ -33,7 +33,7 @@ use settings::Settings;
 
 wit_bindgen::generate!({ path: "../wit", world: "plugin" });
 
-use exports::coexist::policy::policy::{self, Decision, Facts, Guest, PluginInfo};
+use exports::coexist::policy::policy::{self, Batch, Decision, Guest, PluginInfo};
 
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
@@ -44,10 +44,7 @@ struct Classifier;
 
 impl Guest for Classifier {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "classifier".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        }
+        PluginInfo { name: "classifier".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }
     }
 
     fn configure(settings: String) -> Result<(), String> {
@@ -55,7 +52,7 @@ impl Guest for Classifier {
         Ok(())
     }
 
-    fn evaluate(batch: Vec<Facts>, so_far: Vec<Decision>) -> Vec<Decision> {
+    fn evaluate(batch: Batch, so_far: Vec<Decision>) -> Vec<Decision> {
         let settings = SETTINGS.get().unwrap_or_default();
         rules::evaluate(&settings, &batch, so_far)
     }
@@ -69,32 +66,31 @@ export!(Classifier);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use policy::{
-        Action, Conversations, Direction, Features, PricingModel, PricingType, Regime, Side,
-    };
+    use policy::{Action, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side};
 
-    fn text_outside_window() -> Facts {
-        Facts {
+    fn text_outside_window() -> Batch {
+        let symbols = ["1000", "+4915100000000", "text", "pmp-2025", "IN", "India", "DE"];
+        let facts = Facts {
             id: "wamid.1".to_owned(),
-            waba: "1000".to_owned(),
-            business_number: "+4915100000000".to_owned(),
+            waba: 0,
+            business_number: 1,
             user: "+919800000000".to_owned(),
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: "text".to_owned(),
+            kind: 2,
             template_category: None,
             at_ms: 0,
             local_day: 20_301,
             regime: Regime {
-                id: "pmp-2025".to_owned(),
+                id: 3,
                 model: PricingModel::PerMessage,
                 service_charged: false,
                 utility_in_window_charged: false,
                 free_allowance: 0,
             },
-            recipient_country: "IN".to_owned(),
-            recipient_market: "India".to_owned(),
-            business_country: "DE".to_owned(),
+            recipient_country: 4,
+            recipient_market: 5,
+            business_country: 6,
             csw_open: false,
             fep_open: false,
             open_conversations: Conversations::empty(),
@@ -103,11 +99,12 @@ mod tests {
             history: false,
             features: Features::empty(),
             allowance_used: 0,
-        }
+        };
+        Batch { symbols: symbols.map(str::to_owned).to_vec(), facts: vec![facts] }
     }
 
     fn action_of_first_violation() -> Action {
-        let out = Classifier::evaluate(vec![text_outside_window()], Vec::new());
+        let out = Classifier::evaluate(text_outside_window(), Vec::new());
         assert_eq!(out[0].pricing_type, PricingType::NotBillable);
         out[0].violations[0].action
     }
@@ -115,16 +112,9 @@ mod tests {
     #[test]
     fn the_exports_use_the_configured_settings() {
         let info = Classifier::info();
-        assert_eq!(
-            (info.name.as_str(), info.version.as_str()),
-            ("classifier", "0.1.0")
-        );
+        assert_eq!((info.name.as_str(), info.version.as_str()), ("classifier", "0.1.0"));
 
-        assert_eq!(
-            action_of_first_violation(),
-            Action::Block,
-            "defaults before configure"
-        );
+        assert_eq!(action_of_first_violation(), Action::Block, "defaults before configure");
         let settings = r#"{"actions": {"pricing.outside_customer_service_window": "flag"}}"#;
         assert_eq!(Classifier::configure(settings.to_owned()), Ok(()));
         assert_eq!(action_of_first_violation(), Action::Flag);

@@ -1,8 +1,8 @@
 //! The classification rules, as plain functions over the WIT types.
 
 use crate::policy::{
-    Action, BilledCategory, Conversations, Decision, Direction, Facts, PricingModel, PricingType,
-    Side, TemplateCategory, Violation,
+    Action, Batch, BilledCategory, Conversations, Decision, Direction, Facts, PricingModel, PricingType, Side, Symbol,
+    TemplateCategory, Violation,
 };
 use crate::settings::{Settings, OUTSIDE_CSW, US_MARKETING_BLOCKED};
 
@@ -12,14 +12,34 @@ const OUTSIDE_CSW_MESSAGE: &str = "Non-template messages may only be sent inside
     customer service window, which is closed for this user; send a template instead.";
 const IN_ANY_CONVERSATION: &str = "inside an open conversation";
 
+/// The note for a template inside an open conversation of its own category.
+macro_rules! inside {
+    ($category:literal) => {
+        concat!("inside an open ", $category, " conversation; the conversation was charged when it opened")
+    };
+}
+
+/// The batch's shared strings, which facts name by index.
+#[derive(Clone, Copy, Debug)]
+pub struct Symbols<'a>(pub &'a [String]);
+
+impl<'a> Symbols<'a> {
+    /// The string `symbol` names; "" for an index the batch does not hold, so
+    /// that no input makes the plugin panic.
+    pub fn get(&self, symbol: Symbol) -> &'a str {
+        usize::try_from(symbol).ok().and_then(|i| self.0.get(i)).map_or("", String::as_str)
+    }
+}
+
 /// Classifies each fact, starting from its decision so far. Returns exactly one
 /// decision per fact, whatever the length of `so_far`.
-pub fn evaluate(settings: &Settings, batch: &[Facts], mut so_far: Vec<Decision>) -> Vec<Decision> {
+pub fn evaluate(settings: &Settings, batch: &Batch, mut so_far: Vec<Decision>) -> Vec<Decision> {
     // A host that sends too few decisions is buggy, but a panic here would take
     // the whole batch down: a missing decision starts blank instead.
-    so_far.resize_with(batch.len(), blank);
-    for (facts, decision) in batch.iter().zip(&mut so_far) {
-        classify(settings, facts, decision);
+    so_far.resize_with(batch.facts.len(), blank);
+    let symbols = Symbols(&batch.symbols);
+    for (facts, decision) in batch.facts.iter().zip(&mut so_far) {
+        classify(settings, symbols, facts, decision);
     }
     so_far
 }
@@ -36,33 +56,24 @@ fn blank() -> Decision {
 
 /// Sets `billable`, `category`, `pricing_type` and `note` of one decision and
 /// appends this plugin's violations to the ones already there.
-pub fn classify(settings: &Settings, facts: &Facts, decision: &mut Decision) {
+pub fn classify(settings: &Settings, symbols: Symbols, facts: &Facts, decision: &mut Decision) {
     decision.note = None;
     if facts.direction == Direction::Inbound {
-        set(
-            decision,
-            BilledCategory::None,
-            false,
-            PricingType::NotBillable,
-        );
+        set(decision, BilledCategory::None, false, PricingType::NotBillable);
         return;
     }
     if facts.side == Side::App {
-        let category = facts
-            .template_category
-            .map_or(BilledCategory::Service, template_billed_category);
+        let category = facts.template_category.map_or(BilledCategory::Service, template_billed_category);
         set(decision, category, false, PricingType::FreeAppSide);
         return;
     }
 
-    let category = api_category(settings, facts);
+    let category = api_category(settings, symbols, facts);
     // Meta refuses these two outright, so they are never charged whatever the
     // configured action; the action only tells the CRM what to do about it.
     if category == BilledCategory::Marketing
-        && facts.recipient_country == "US"
-        && settings
-            .us_marketing_block_day
-            .is_some_and(|day| facts.local_day >= day)
+        && symbols.get(facts.recipient_country) == "US"
+        && settings.us_marketing_block_day.is_some_and(|day| facts.local_day >= day)
     {
         set(decision, category, false, PricingType::NotBillable);
         decision.violations.push(violation(
@@ -102,12 +113,7 @@ fn set(decision: &mut Decision, category: BilledCategory, billable: bool, pricin
 }
 
 fn violation(code: &str, feature: &str, message: &str, action: Action) -> Violation {
-    Violation {
-        code: code.to_owned(),
-        feature: feature.to_owned(),
-        message: message.to_owned(),
-        action,
-    }
+    Violation { code: code.to_owned(), feature: feature.to_owned(), message: message.to_owned(), action }
 }
 
 fn template_billed_category(category: TemplateCategory) -> BilledCategory {
@@ -120,15 +126,13 @@ fn template_billed_category(category: TemplateCategory) -> BilledCategory {
 
 /// The category an API-side outbound message is billed in: its template's, with
 /// the international authentication rate where all three of Meta's conditions hold.
-fn api_category(settings: &Settings, facts: &Facts) -> BilledCategory {
+fn api_category(settings: &Settings, symbols: Symbols, facts: &Facts) -> BilledCategory {
     match facts.template_category {
         None => BilledCategory::Service,
         Some(TemplateCategory::Authentication)
             if facts.auth_intl_eligible
-                && settings
-                    .auth_international
-                    .contains(&facts.recipient_country)
-                && facts.recipient_country != facts.business_country =>
+                && settings.auth_international.contains(symbols.get(facts.recipient_country))
+                && symbols.get(facts.recipient_country) != symbols.get(facts.business_country) =>
         {
             BilledCategory::AuthenticationInternational
         }
@@ -144,12 +148,8 @@ fn per_message(facts: &Facts, category: BilledCategory) -> (bool, PricingType) {
         return (false, PricingType::FreeEntryPoint);
     }
     match category {
-        BilledCategory::Service if !regime.service_charged => {
-            (false, PricingType::FreeCustomerService)
-        }
-        BilledCategory::Service if facts.allowance_used < regime.free_allowance => {
-            (false, PricingType::FreeAllowance)
-        }
+        BilledCategory::Service if !regime.service_charged => (false, PricingType::FreeCustomerService),
+        BilledCategory::Service if facts.allowance_used < regime.free_allowance => (false, PricingType::FreeAllowance),
         BilledCategory::Utility if facts.csw_open && !regime.utility_in_window_charged => {
             (false, PricingType::FreeCustomerService)
         }
@@ -159,10 +159,7 @@ fn per_message(facts: &Facts, category: BilledCategory) -> (bool, PricingType) {
 
 /// Conversation-based pricing: a message is charged only when it opens a
 /// conversation; inside one it is covered by the conversation's charge.
-fn conversation(
-    facts: &Facts,
-    category: BilledCategory,
-) -> (bool, PricingType, Option<&'static str>) {
+fn conversation(facts: &Facts, category: BilledCategory) -> (bool, PricingType, Option<&'static str>) {
     let regime = &facts.regime;
     let open = facts.open_conversations;
     if facts.fep_open {
@@ -181,24 +178,12 @@ fn conversation(
                 (true, PricingType::Regular, None)
             };
         }
-        BilledCategory::Marketing => (
-            Conversations::MARKETING,
-            "inside an open marketing conversation; the conversation was charged when it opened",
-        ),
-        BilledCategory::Utility => (
-            Conversations::UTILITY,
-            "inside an open utility conversation; the conversation was charged when it opened",
-        ),
-        BilledCategory::Authentication => (
-            Conversations::AUTHENTICATION,
-            "inside an open authentication conversation; the conversation was charged when it \
-             opened",
-        ),
-        BilledCategory::AuthenticationInternational => (
-            Conversations::AUTHENTICATION_INTERNATIONAL,
-            "inside an open authentication-international conversation; the conversation was \
-             charged when it opened",
-        ),
+        BilledCategory::Marketing => (Conversations::MARKETING, inside!("marketing")),
+        BilledCategory::Utility => (Conversations::UTILITY, inside!("utility")),
+        BilledCategory::Authentication => (Conversations::AUTHENTICATION, inside!("authentication")),
+        BilledCategory::AuthenticationInternational => {
+            (Conversations::AUTHENTICATION_INTERNATIONAL, inside!("authentication-international"))
+        }
         // `api_category` never yields it; charging nothing is the safe answer.
         BilledCategory::None => return (false, PricingType::NotBillable, None),
     };
@@ -216,6 +201,41 @@ mod tests {
     use BilledCategory as C;
     use PricingType as P;
 
+    /// The symbols of every test batch. `sym` finds a string's index.
+    const SYMBOLS: [&str; 14] = [
+        "",
+        "1000",
+        "+4915100000000",
+        "template",
+        "text",
+        "test",
+        "IN",
+        "India",
+        "DE",
+        "US",
+        "North America",
+        "BR",
+        "CA",
+        "in",
+    ];
+
+    fn sym(text: &str) -> Symbol {
+        let i = SYMBOLS.iter().position(|&s| s == text).unwrap_or_else(|| panic!("{text:?} is not in SYMBOLS"));
+        Symbol::try_from(i).unwrap()
+    }
+
+    fn symbols() -> Vec<String> {
+        SYMBOLS.map(str::to_owned).to_vec()
+    }
+
+    /// The decision `classify` makes for `facts` alone, starting blank.
+    fn classified(settings: &Settings, facts: &Facts) -> Decision {
+        let symbols = symbols();
+        let mut decision = blank();
+        classify(settings, Symbols(&symbols), facts, &mut decision);
+        decision
+    }
+
     /// 2025-08-01: after the US marketing block, under per-message pricing.
     const AUG_2025: i32 = 20_301;
     /// 2025-04-01, the default US marketing block day.
@@ -223,7 +243,7 @@ mod tests {
 
     fn regime(model: PricingModel, service: bool, utility_in_window: bool, free: u32) -> Regime {
         Regime {
-            id: "test".to_owned(),
+            id: sym("test"),
             model,
             service_charged: service,
             utility_in_window_charged: utility_in_window,
@@ -248,19 +268,19 @@ mod tests {
     fn base() -> Facts {
         Facts {
             id: "wamid.1".to_owned(),
-            waba: "1000".to_owned(),
-            business_number: "+4915100000000".to_owned(),
+            waba: sym("1000"),
+            business_number: sym("+4915100000000"),
             user: "+919800000000".to_owned(),
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: "template".to_owned(),
+            kind: sym("template"),
             template_category: Some(TemplateCategory::Marketing),
             at_ms: 1_754_006_400_000,
             local_day: AUG_2025,
             regime: regime(PricingModel::PerMessage, false, false, 0),
-            recipient_country: "IN".to_owned(),
-            recipient_market: "India".to_owned(),
-            business_country: "DE".to_owned(),
+            recipient_country: sym("IN"),
+            recipient_market: sym("India"),
+            business_country: sym("DE"),
             csw_open: false,
             fep_open: false,
             open_conversations: Conversations::empty(),
@@ -273,7 +293,7 @@ mod tests {
     }
 
     fn text(f: &mut Facts) {
-        f.kind = "text".to_owned();
+        f.kind = sym("text");
         f.template_category = None;
     }
     fn utility(f: &mut Facts) {
@@ -283,8 +303,8 @@ mod tests {
         f.template_category = Some(TemplateCategory::Authentication);
     }
     fn to_us(f: &mut Facts) {
-        f.recipient_country = "US".to_owned();
-        f.recipient_market = "North America".to_owned();
+        f.recipient_country = sym("US");
+        f.recipient_market = sym("North America");
         f.user = "+12125550100".to_owned();
     }
 
@@ -305,15 +325,7 @@ mod tests {
         category: BilledCategory,
         pricing: PricingType,
     ) -> Case {
-        Case {
-            name,
-            setup,
-            billable,
-            category,
-            pricing,
-            violation: None,
-            note: None,
-        }
+        Case { name, setup, billable, category, pricing, violation: None, note: None }
     }
 
     impl Case {
@@ -357,13 +369,17 @@ mod tests {
                 true, C::AuthenticationInternational, P::Regular),
             case("auth intl: not eligible", auth,
                 true, C::Authentication, P::Regular),
-            case("auth intl: domestic business", |f| { auth(f); f.auth_intl_eligible = true; f.business_country = "IN".to_owned(); },
+            case("auth intl: domestic business", |f| { auth(f); f.auth_intl_eligible = true; f.business_country = sym("IN"); },
                 true, C::Authentication, P::Regular),
-            case("auth intl: unlisted country", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = "BR".to_owned(); },
+            case("auth intl: unlisted country", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = sym("BR"); },
                 true, C::Authentication, P::Regular),
-            case("auth intl: unknown country", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = String::new(); },
+            case("auth intl: unknown country", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = sym(""); },
                 true, C::Authentication, P::Regular),
-            case("auth intl: lower-case country", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = "in".to_owned(); },
+            case("auth intl: lower-case country", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = sym("in"); },
+                true, C::Authentication, P::Regular),
+            case("auth intl: country symbol out of range", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = Symbol::MAX; },
+                true, C::Authentication, P::Regular),
+            case("auth intl: both countries out of range", |f| { auth(f); f.auth_intl_eligible = true; f.recipient_country = 99; f.business_country = 99; },
                 true, C::Authentication, P::Regular),
             case("auth intl in window is still charged", |f| { auth(f); f.auth_intl_eligible = true; f.csw_open = true; },
                 true, C::AuthenticationInternational, P::Regular),
@@ -378,7 +394,9 @@ mod tests {
                 false, C::Marketing, P::NotBillable).violation(US_MARKETING_BLOCKED),
             case("US marketing under CBP is still blocked", |f| { to_us(f); f.regime = cbp_free_service(); },
                 false, C::Marketing, P::NotBillable).violation(US_MARKETING_BLOCKED),
-            case("Canadian +1 marketing is delivered", |f| { to_us(f); f.recipient_country = "CA".to_owned(); },
+            case("Canadian +1 marketing is delivered", |f| { to_us(f); f.recipient_country = sym("CA"); },
+                true, C::Marketing, P::Regular),
+            case("marketing to an out-of-range country is delivered", |f| { to_us(f); f.recipient_country = Symbol::MAX; },
                 true, C::Marketing, P::Regular),
             case("US utility is delivered", |f| { to_us(f); utility(f); },
                 true, C::Utility, P::Regular),
@@ -463,22 +481,26 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        let settings = Settings::default();
-        for case in cases() {
-            let mut facts = base();
-            (case.setup)(&mut facts);
-            let mut decision = blank();
-            classify(&settings, &facts, &mut decision);
+        // Every case in one batch, as the host sends them: one symbol table for all.
+        let cases = cases();
+        let facts = cases
+            .iter()
+            .map(|case| {
+                let mut facts = base();
+                (case.setup)(&mut facts);
+                facts
+            })
+            .collect();
+        let batch = Batch { symbols: symbols(), facts };
+        let out = evaluate(&Settings::default(), &batch, vec![blank(); cases.len()]);
+        assert_eq!(out.len(), cases.len());
+        for (case, decision) in cases.iter().zip(out) {
             let name = case.name;
             assert_eq!(decision.billable, case.billable, "{name}: billable");
             assert_eq!(decision.category, case.category, "{name}: category");
             assert_eq!(decision.pricing_type, case.pricing, "{name}: pricing type");
             assert_eq!(decision.note.as_deref(), case.note, "{name}: note");
-            let codes: Vec<&str> = decision
-                .violations
-                .iter()
-                .map(|v| v.code.as_str())
-                .collect();
+            let codes: Vec<&str> = decision.violations.iter().map(|v| v.code.as_str()).collect();
             assert_eq!(codes, Vec::from_iter(case.violation), "{name}: violations");
             for v in &decision.violations {
                 assert_eq!(v.action, Action::Block, "{name}: default action");
@@ -499,12 +521,10 @@ mod tests {
             to_us(&mut us);
             let mut outside = base();
             text(&mut outside);
-            for (facts, code, feature) in [
-                (us, US_MARKETING_BLOCKED, "marketing_to_us"),
-                (outside, OUTSIDE_CSW, "customer_service_window"),
-            ] {
-                let mut decision = blank();
-                classify(&settings, &facts, &mut decision);
+            for (facts, code, feature) in
+                [(us, US_MARKETING_BLOCKED, "marketing_to_us"), (outside, OUTSIDE_CSW, "customer_service_window")]
+            {
+                let decision = classified(&settings, &facts);
                 assert!(!decision.billable, "{action} {code}");
                 assert_eq!(decision.pricing_type, P::NotBillable, "{action} {code}");
                 let [v] = decision.violations.as_slice() else {
@@ -527,19 +547,11 @@ mod tests {
         to_us(&mut facts);
         let disabled = Settings::from_json(r#"{"us_marketing_block_from": null}"#).unwrap();
         let later = Settings::from_json(r#"{"us_marketing_block_from": "2025-08-02"}"#).unwrap();
-        for (settings, billable) in [
-            (disabled, true),
-            (later, true),
-            (Settings::default(), false),
-        ] {
-            let mut decision = blank();
-            classify(&settings, &facts, &mut decision);
-            assert_eq!(decision.billable, billable, "{settings:?}");
+        for (settings, billable) in [(disabled, true), (later, true), (Settings::default(), false)] {
+            assert_eq!(classified(&settings, &facts).billable, billable, "{settings:?}");
         }
         facts.local_day = AUG_2025 + 1;
-        let mut decision = blank();
-        classify(&later, &facts, &mut decision);
-        assert!(!decision.billable, "on the configured day");
+        assert!(!classified(&later, &facts).billable, "on the configured day");
     }
 
     #[test]
@@ -548,14 +560,9 @@ mod tests {
         let mut facts = base();
         auth(&mut facts);
         facts.auth_intl_eligible = true;
-        for (country, category) in [
-            ("BR", C::AuthenticationInternational),
-            ("IN", C::Authentication),
-        ] {
-            facts.recipient_country = country.to_owned();
-            let mut decision = blank();
-            classify(&settings, &facts, &mut decision);
-            assert_eq!(decision.category, category, "{country}");
+        for (country, category) in [("BR", C::AuthenticationInternational), ("IN", C::Authentication)] {
+            facts.recipient_country = sym(country);
+            assert_eq!(classified(&settings, &facts).category, category, "{country}");
         }
     }
 
@@ -576,15 +583,10 @@ mod tests {
             violations: vec![earlier],
             note: Some("stale".to_owned()),
         }];
-        let out = evaluate(&Settings::default(), std::slice::from_ref(&facts), so_far);
-        let [decision] = out.as_slice() else {
-            panic!("{out:?}")
-        };
-        let codes: Vec<&str> = decision
-            .violations
-            .iter()
-            .map(|v| v.code.as_str())
-            .collect();
+        let batch = Batch { symbols: symbols(), facts: vec![facts] };
+        let out = evaluate(&Settings::default(), &batch, so_far);
+        let [decision] = out.as_slice() else { panic!("{out:?}") };
+        let codes: Vec<&str> = decision.violations.iter().map(|v| v.code.as_str()).collect();
         assert_eq!(codes, ["other.code", OUTSIDE_CSW]);
         assert_eq!(decision.note, None);
         assert!(!decision.billable);
@@ -595,11 +597,31 @@ mod tests {
         let settings = Settings::default();
         let mut inbound = base();
         inbound.direction = Direction::Inbound;
-        let batch = [base(), inbound, base()];
+        let batch = Batch { symbols: symbols(), facts: vec![base(), inbound, base()] };
         for given in 0..5 {
             let out = evaluate(&settings, &batch, (0..given).map(|_| blank()).collect());
             let billable: Vec<bool> = out.iter().map(|d| d.billable).collect();
             assert_eq!(billable, [true, false, true], "{given} decisions given");
         }
+    }
+
+    #[test]
+    fn symbols_resolve_and_never_panic() {
+        let table = symbols();
+        let symbols = Symbols(&table);
+        assert_eq!(symbols.get(sym("US")), "US");
+        assert_eq!(symbols.get(0), "");
+        for out_of_range in [14, 15, 1_000, Symbol::MAX] {
+            assert_eq!(symbols.get(out_of_range), "", "{out_of_range}");
+        }
+        assert_eq!(Symbols(&[]).get(0), "");
+
+        // A batch whose facts point past its symbols is classified, not refused.
+        let mut us = base();
+        to_us(&mut us);
+        let batch = Batch { symbols: Vec::new(), facts: vec![base(), us] };
+        let out = evaluate(&Settings::default(), &batch, Vec::new());
+        let billable: Vec<bool> = out.iter().map(|d| d.billable).collect();
+        assert_eq!(billable, [true, true]);
     }
 }

@@ -15,8 +15,7 @@ pub const OUTSIDE_CSW: &str = "pricing.outside_customer_service_window";
 /// Meta stopped delivering marketing templates to US users on this date (reported).
 const DEFAULT_US_MARKETING_BLOCK_FROM: &str = "2025-04-01";
 /// The recipient countries with an authentication-international rate.
-const DEFAULT_AUTH_INTERNATIONAL_COUNTRIES: [&str; 9] =
-    ["EG", "IN", "ID", "MY", "NG", "PK", "SA", "ZA", "AE"];
+const DEFAULT_AUTH_INTERNATIONAL_COUNTRIES: [&str; 9] = ["EG", "IN", "ID", "MY", "NG", "PK", "SA", "ZA", "AE"];
 const DEFAULT_ACTION: Action = Action::Block;
 
 /// The settings `evaluate` works with.
@@ -34,9 +33,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Raw::default()
-            .compile()
-            .expect("the built-in defaults are valid (tested)")
+        Raw::default().compile().expect("the built-in defaults are valid (tested)")
     }
 }
 
@@ -56,8 +53,7 @@ impl Settings {
                 format!("invalid classifier settings: `{path}`: {}", e.inner())
             }
         })?;
-        de.end()
-            .map_err(|e| format!("invalid classifier settings: {e}"))?;
+        de.end().map_err(|e| format!("invalid classifier settings: {e}"))?;
         raw.compile()
     }
 }
@@ -76,10 +72,7 @@ impl Default for Raw {
     fn default() -> Self {
         Raw {
             us_marketing_block_from: Some(DEFAULT_US_MARKETING_BLOCK_FROM.to_owned()),
-            auth_international_countries: DEFAULT_AUTH_INTERNATIONAL_COUNTRIES
-                .iter()
-                .map(|&c| c.to_owned())
-                .collect(),
+            auth_international_countries: DEFAULT_AUTH_INTERNATIONAL_COUNTRIES.iter().map(|&c| c.to_owned()).collect(),
             actions: BTreeMap::new(),
         }
     }
@@ -171,9 +164,7 @@ impl CountrySet {
 
     fn index(code: &str) -> Option<usize> {
         match *code.as_bytes() {
-            [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => {
-                Some(usize::from(a - b'A') * 26 + usize::from(b - b'A'))
-            }
+            [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => Some(usize::from(a - b'A') * 26 + usize::from(b - b'A')),
             _ => None,
         }
     }
@@ -187,10 +178,7 @@ fn parse_date(text: &str) -> Option<i32> {
     }
     let number = |range: std::ops::Range<usize>| -> Option<u32> {
         let digits = &bytes[range];
-        digits
-            .iter()
-            .all(u8::is_ascii_digit)
-            .then(|| digits.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
+        digits.iter().all(u8::is_ascii_digit).then(|| digits.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
@@ -308,11 +296,7 @@ mod tests {
         assert!(s.auth_international.contains("BR"));
         assert!(!s.auth_international.contains("IN"));
         assert_eq!(s.outside_csw_action, Action::Flag);
-        assert_eq!(
-            s.us_marketing_action,
-            Action::Block,
-            "untouched codes keep the default"
-        );
+        assert_eq!(s.us_marketing_action, Action::Block, "untouched codes keep the default");
 
         let s = Settings::from_json(
             r#"{"us_marketing_block_from": "2026-01-02",
@@ -326,34 +310,13 @@ mod tests {
     #[test]
     fn errors_name_the_key_at_fault() {
         for (json, named) in [
-            (
-                r#"{"us_marketing_block_form": "2025-04-01"}"#,
-                "us_marketing_block_form",
-            ),
-            (
-                r#"{"us_marketing_block_from": "2025-02-30"}"#,
-                "us_marketing_block_from",
-            ),
-            (
-                r#"{"us_marketing_block_from": 20179}"#,
-                "us_marketing_block_from",
-            ),
-            (
-                r#"{"auth_international_countries": "IN"}"#,
-                "auth_international_countries",
-            ),
-            (
-                r#"{"auth_international_countries": ["in"]}"#,
-                "auth_international_countries",
-            ),
-            (
-                r#"{"actions": {"pricing.outside_csw": "block"}}"#,
-                "pricing.outside_csw",
-            ),
-            (
-                r#"{"actions": {"delivery.marketing_to_us_blocked": "deny"}}"#,
-                "delivery.marketing_to_us_blocked",
-            ),
+            (r#"{"us_marketing_block_form": "2025-04-01"}"#, "us_marketing_block_form"),
+            (r#"{"us_marketing_block_from": "2025-02-30"}"#, "us_marketing_block_from"),
+            (r#"{"us_marketing_block_from": 20179}"#, "us_marketing_block_from"),
+            (r#"{"auth_international_countries": "IN"}"#, "auth_international_countries"),
+            (r#"{"auth_international_countries": ["in"]}"#, "auth_international_countries"),
+            (r#"{"actions": {"pricing.outside_csw": "block"}}"#, "pricing.outside_csw"),
+            (r#"{"actions": {"delivery.marketing_to_us_blocked": "deny"}}"#, "delivery.marketing_to_us_blocked"),
             (r#"{"actions": []}"#, "actions"),
         ] {
             let err = Settings::from_json(json).unwrap_err();

@@ -23,7 +23,7 @@ use settings::Settings;
 
 wit_bindgen::generate!({ path: "../wit", world: "plugin" });
 
-use exports::coexist::policy::policy::{self, Decision, Facts, Guest, PluginInfo};
+use exports::coexist::policy::policy::{self, Batch, Decision, Guest, PluginInfo};
 
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
@@ -34,10 +34,7 @@ struct Coexistence;
 
 impl Guest for Coexistence {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "coexistence".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        }
+        PluginInfo { name: "coexistence".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }
     }
 
     fn configure(settings: String) -> Result<(), String> {
@@ -45,7 +42,7 @@ impl Guest for Coexistence {
         Ok(())
     }
 
-    fn evaluate(batch: Vec<Facts>, so_far: Vec<Decision>) -> Vec<Decision> {
+    fn evaluate(batch: Batch, so_far: Vec<Decision>) -> Vec<Decision> {
         let settings = SETTINGS.get().unwrap_or_default();
         rules::evaluate(&settings, &batch, so_far)
     }
@@ -60,32 +57,32 @@ export!(Coexistence);
 mod tests {
     use super::*;
     use policy::{
-        Action, BilledCategory, Conversations, Direction, Features, PricingModel, PricingType,
-        Regime, Side,
+        Action, BilledCategory, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side,
     };
 
-    fn app_group_message() -> Facts {
-        Facts {
+    fn app_group_message() -> Batch {
+        let symbols = ["1000", "+5511900000000", "text", "pmp-2025", "BR", "Brazil"];
+        let facts = Facts {
             id: "wamid.1".to_owned(),
-            waba: "1000".to_owned(),
-            business_number: "+5511900000000".to_owned(),
+            waba: 0,
+            business_number: 1,
             user: "+5511988887777".to_owned(),
             side: Side::App,
             direction: Direction::Outbound,
-            kind: "text".to_owned(),
+            kind: 2,
             template_category: None,
             at_ms: 0,
             local_day: 20_301,
             regime: Regime {
-                id: "pmp-2025".to_owned(),
+                id: 3,
                 model: PricingModel::PerMessage,
                 service_charged: false,
                 utility_in_window_charged: false,
                 free_allowance: 0,
             },
-            recipient_country: "BR".to_owned(),
-            recipient_market: "Brazil".to_owned(),
-            business_country: "BR".to_owned(),
+            recipient_country: 4,
+            recipient_market: 5,
+            business_country: 4,
             csw_open: false,
             fep_open: false,
             open_conversations: Conversations::empty(),
@@ -94,7 +91,8 @@ mod tests {
             history: false,
             features: Features::GROUP,
             allowance_used: 0,
-        }
+        };
+        Batch { symbols: symbols.map(str::to_owned).to_vec(), facts: vec![facts] }
     }
 
     fn action_of_first_violation() -> Action {
@@ -105,7 +103,7 @@ mod tests {
             violations: Vec::new(),
             note: None,
         }];
-        let out = Coexistence::evaluate(vec![app_group_message()], so_far);
+        let out = Coexistence::evaluate(app_group_message(), so_far);
         assert_eq!(out[0].pricing_type, PricingType::FreeAppSide);
         out[0].violations[0].action
     }
@@ -113,22 +111,13 @@ mod tests {
     #[test]
     fn the_exports_use_the_configured_settings() {
         let info = Coexistence::info();
-        assert_eq!(
-            (info.name.as_str(), info.version.as_str()),
-            ("coexistence", "0.1.0")
-        );
+        assert_eq!((info.name.as_str(), info.version.as_str()), ("coexistence", "0.1.0"));
 
-        assert_eq!(
-            action_of_first_violation(),
-            Action::Flag,
-            "defaults before configure"
-        );
+        assert_eq!(action_of_first_violation(), Action::Flag, "defaults before configure");
         let settings = r#"{"actions": {"coexistence.group_not_mirrored": "allow"}}"#;
         assert_eq!(Coexistence::configure(settings.to_owned()), Ok(()));
         assert_eq!(action_of_first_violation(), Action::Allow);
-        let err =
-            Coexistence::configure(r#"{"actions": {"coexistence.typo": "allow"}}"#.to_owned())
-                .unwrap_err();
+        let err = Coexistence::configure(r#"{"actions": {"coexistence.typo": "allow"}}"#.to_owned()).unwrap_err();
         assert!(err.contains("coexistence.typo"), "{err}");
     }
 }

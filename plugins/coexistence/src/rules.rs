@@ -1,7 +1,7 @@
 //! The features Coexistence disables, and the check that turns them into violations.
 
 use crate::policy::{
-    Action, BilledCategory, Decision, Direction, Facts, Features, PricingType, Side, Violation,
+    Action, Batch, BilledCategory, Decision, Direction, Facts, Features, PricingType, Side, Violation,
 };
 use crate::settings::Settings;
 
@@ -118,18 +118,19 @@ pub const RULES: [Rule; 8] = [
 ];
 
 /// Checks each fact, amending its decision so far. Returns exactly one decision
-/// per fact, whatever the length of `so_far`.
-pub fn evaluate(settings: &Settings, batch: &[Facts], mut so_far: Vec<Decision>) -> Vec<Decision> {
+/// per fact, whatever the length of `so_far`. No rule reads a string, so the
+/// batch's symbols are never looked at.
+pub fn evaluate(settings: &Settings, batch: &Batch, mut so_far: Vec<Decision>) -> Vec<Decision> {
     // A host that sends too few decisions is buggy, but a panic here would take
     // the whole batch down: a missing decision starts blank instead.
-    so_far.resize_with(batch.len(), || Decision {
+    so_far.resize_with(batch.facts.len(), || Decision {
         billable: false,
         category: BilledCategory::None,
         pricing_type: PricingType::NotBillable,
         violations: Vec::new(),
         note: None,
     });
-    for (facts, decision) in batch.iter().zip(&mut so_far) {
+    for (facts, decision) in batch.facts.iter().zip(&mut so_far) {
         check(settings, facts, decision);
     }
     so_far
@@ -167,29 +168,36 @@ mod tests {
     use super::*;
     use crate::policy::{BilledCategory, Conversations, PricingModel, Regime, TemplateCategory};
 
+    /// The symbols of every test batch; `base()` names them by index.
+    const SYMBOLS: [&str; 6] = ["1000", "+5511900000000", "template", "pmp-2025", "BR", "Brazil"];
+
+    fn batch(facts: Vec<Facts>) -> Batch {
+        Batch { symbols: SYMBOLS.map(str::to_owned).to_vec(), facts }
+    }
+
     /// An API marketing template from a coexistence number, asking for no feature.
     fn base() -> Facts {
         Facts {
             id: "wamid.1".to_owned(),
-            waba: "1000".to_owned(),
-            business_number: "+5511900000000".to_owned(),
+            waba: 0,
+            business_number: 1,
             user: "+5511988887777".to_owned(),
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: "template".to_owned(),
+            kind: 2,
             template_category: Some(TemplateCategory::Marketing),
             at_ms: 1_754_006_400_000,
             local_day: 20_301,
             regime: Regime {
-                id: "pmp-2025".to_owned(),
+                id: 3,
                 model: PricingModel::PerMessage,
                 service_charged: false,
                 utility_in_window_charged: false,
                 free_allowance: 0,
             },
-            recipient_country: "BR".to_owned(),
-            recipient_market: "Brazil".to_owned(),
-            business_country: "BR".to_owned(),
+            recipient_country: 4,
+            recipient_market: 5,
+            business_country: 4,
             csw_open: true,
             fep_open: false,
             open_conversations: Conversations::empty(),
@@ -285,32 +293,26 @@ mod tests {
 
     #[test]
     fn violation_table() {
-        let settings = Settings::default();
-        for case in CASES {
-            let mut facts = base();
-            facts.features = case.features;
-            (case.setup)(&mut facts);
-            let mut decision = charged();
-            check(&settings, &facts, &mut decision);
+        // Every case in one batch, as the host sends them.
+        let facts = CASES
+            .iter()
+            .map(|case| {
+                let mut facts = base();
+                facts.features = case.features;
+                (case.setup)(&mut facts);
+                facts
+            })
+            .collect();
+        let out = evaluate(&Settings::default(), &batch(facts), vec![charged(); CASES.len()]);
+        assert_eq!(out.len(), CASES.len());
+        for (case, decision) in CASES.iter().zip(out) {
             let name = case.name;
-            let codes: Vec<&str> = decision
-                .violations
-                .iter()
-                .map(|v| v.code.as_str())
-                .collect();
+            let codes: Vec<&str> = decision.violations.iter().map(|v| v.code.as_str()).collect();
             assert_eq!(codes, case.codes, "{name}");
             assert_eq!(decision.billable, !case.stopped, "{name}: billable");
-            let pricing = if case.stopped {
-                PricingType::NotBillable
-            } else {
-                PricingType::Regular
-            };
+            let pricing = if case.stopped { PricingType::NotBillable } else { PricingType::Regular };
             assert_eq!(decision.pricing_type, pricing, "{name}: pricing type");
-            assert_eq!(
-                decision.category,
-                BilledCategory::Marketing,
-                "{name}: category untouched"
-            );
+            assert_eq!(decision.category, BilledCategory::Marketing, "{name}: category untouched");
             assert_eq!(decision.note, None, "{name}: note untouched");
         }
     }
@@ -346,10 +348,9 @@ mod tests {
     #[test]
     fn only_a_blocking_action_stops_an_api_send() {
         for (action, stopped) in [("allow", false), ("flag", false), ("block", true)] {
-            let settings = Settings::from_json(&format!(
-                r#"{{"actions": {{"coexistence.view_once_disabled": "{action}"}}}}"#
-            ))
-            .unwrap();
+            let settings =
+                Settings::from_json(&format!(r#"{{"actions": {{"coexistence.view_once_disabled": "{action}"}}}}"#))
+                    .unwrap();
             let mut facts = base();
             facts.features = Features::VIEW_ONCE;
             let mut decision = charged();
@@ -358,9 +359,7 @@ mod tests {
             assert_eq!(decision.billable, !stopped, "{action}");
         }
         // A blocking group rule never changes an app-side decision.
-        let settings =
-            Settings::from_json(r#"{"actions": {"coexistence.group_not_mirrored": "block"}}"#)
-                .unwrap();
+        let settings = Settings::from_json(r#"{"actions": {"coexistence.group_not_mirrored": "block"}}"#).unwrap();
         let mut facts = base();
         facts.features = Features::GROUP;
         app(&mut facts);
@@ -380,32 +379,15 @@ mod tests {
         };
         let mut with_feature = base();
         with_feature.features = Features::MM_LITE;
-        let batch = [base(), with_feature];
-        let so_far = vec![
-            charged(),
-            Decision {
-                violations: vec![earlier],
-                ..charged()
-            },
-        ];
-        let out = evaluate(&Settings::default(), &batch, so_far);
-        let codes: Vec<Vec<&str>> = out
-            .iter()
-            .map(|d| d.violations.iter().map(|v| v.code.as_str()).collect())
-            .collect();
-        assert_eq!(
-            codes,
-            [
-                vec![],
-                vec![
-                    "pricing.outside_customer_service_window",
-                    "coexistence.mm_lite_ineligible"
-                ]
-            ]
-        );
+        let two = batch(vec![base(), with_feature]);
+        let so_far = vec![charged(), Decision { violations: vec![earlier], ..charged() }];
+        let out = evaluate(&Settings::default(), &two, so_far);
+        let codes: Vec<Vec<&str>> =
+            out.iter().map(|d| d.violations.iter().map(|v| v.code.as_str()).collect()).collect();
+        assert_eq!(codes, [vec![], vec!["pricing.outside_customer_service_window", "coexistence.mm_lite_ineligible"]]);
         for given in 0..4 {
             let so_far = (0..given).map(|_| charged()).collect();
-            assert_eq!(evaluate(&Settings::default(), &batch, so_far).len(), 2);
+            assert_eq!(evaluate(&Settings::default(), &two, so_far).len(), 2);
         }
     }
 }

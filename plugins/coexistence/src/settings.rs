@@ -17,9 +17,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            actions: RULES.map(|rule| rule.default_action),
-        }
+        Settings { actions: RULES.map(|rule| rule.default_action) }
     }
 }
 
@@ -39,8 +37,7 @@ impl Settings {
                 format!("invalid coexistence settings: `{path}`: {}", e.inner())
             }
         })?;
-        de.end()
-            .map_err(|e| format!("invalid coexistence settings: {e}"))?;
+        de.end().map_err(|e| format!("invalid coexistence settings: {e}"))?;
 
         let mut settings = Settings::default();
         for (code, action) in raw.actions {
@@ -119,36 +116,18 @@ mod tests {
                             "coexistence.edit_disabled": "flag"}}"#,
         )
         .unwrap();
-        assert_eq!(
-            action_of(&settings, "coexistence.group_not_mirrored"),
-            Action::Allow
-        );
-        assert_eq!(
-            action_of(&settings, "coexistence.edit_disabled"),
-            Action::Flag
-        );
-        assert_eq!(
-            action_of(&settings, "coexistence.revoke_disabled"),
-            Action::Block
-        );
+        assert_eq!(action_of(&settings, "coexistence.group_not_mirrored"), Action::Allow);
+        assert_eq!(action_of(&settings, "coexistence.edit_disabled"), Action::Flag);
+        assert_eq!(action_of(&settings, "coexistence.revoke_disabled"), Action::Block);
     }
 
     #[test]
     fn errors_name_the_key_or_code_at_fault() {
         for (json, named) in [
             (r#"{"action": {}}"#, "action"),
-            (
-                r#"{"actions": {"coexistence.edit": "flag"}}"#,
-                "coexistence.edit",
-            ),
-            (
-                r#"{"actions": {"coexistence.edit_disabled": "warn"}}"#,
-                "coexistence.edit_disabled",
-            ),
-            (
-                r#"{"actions": {"coexistence.edit_disabled": null}}"#,
-                "coexistence.edit_disabled",
-            ),
+            (r#"{"actions": {"coexistence.edit": "flag"}}"#, "coexistence.edit"),
+            (r#"{"actions": {"coexistence.edit_disabled": "warn"}}"#, "coexistence.edit_disabled"),
+            (r#"{"actions": {"coexistence.edit_disabled": null}}"#, "coexistence.edit_disabled"),
             (r#"{"actions": ["coexistence.edit_disabled"]}"#, "actions"),
         ] {
             let err = Settings::from_json(json).unwrap_err();
