@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use coexist_engine::plugin::{Pipeline, PluginRuntime};
+use coexist_engine::plugin::{
+    Batch, Facts, Pipeline, PluginRuntime, SymbolTable, WitConversations, WitDirection, WitFeatures, WitPricingModel,
+    WitRegime, WitSide, WitStatus, WitTemplateCategory,
+};
 use coexist_engine::policy::Policies;
 use coexist_engine::rating::{Rater, BATCH_SIZE};
 use coexist_engine::synthetic;
@@ -44,5 +47,57 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipeline);
+/// The plugin calls alone: both bundled plugins over one batch of 1,024
+/// facts (fresh instances, `configure`, `evaluate`), as in production.
+fn plugins(c: &mut Criterion) {
+    let (_, pipeline) = setup();
+    let ids: Vec<String> = (0..BATCH_SIZE).map(|i| format!("wamid.B{i}")).collect();
+    let users: Vec<String> = (0..BATCH_SIZE).map(|i| format!("+62812{:07}", i * 37)).collect();
+    let mut symbols = SymbolTable::default();
+    let (number, regime) = (symbols.intern("+622155500000"), symbols.intern("pmp"));
+    let regimes = [WitRegime {
+        id: regime,
+        model: WitPricingModel::PerMessage,
+        service_charged: false,
+        utility_in_window_charged: false,
+        free_allowance: 0,
+    }];
+    let kinds = [symbols.intern("text"), symbols.intern("template")];
+    let (id_country, id_market) = (symbols.intern("ID"), symbols.intern("Indonesia"));
+    let facts: Vec<Facts<'_>> = (0..BATCH_SIZE)
+        .map(|i| {
+            let template = [None, Some(WitTemplateCategory::Marketing), Some(WitTemplateCategory::Utility)][i % 3];
+            Facts {
+                id: &ids[i],
+                business_number: number,
+                user: &users[i],
+                side: if i % 10 == 9 { WitSide::App } else { WitSide::Api },
+                direction: if i % 4 == 0 { WitDirection::Inbound } else { WitDirection::Outbound },
+                kind: kinds[usize::from(template.is_some())],
+                template_category: template,
+                at_ms: 1_773_000_000_000 + i as i64 * 1000,
+                local_day: 20_520,
+                regime: 0,
+                recipient_country: id_country,
+                recipient_market: id_market,
+                status: if i % 2 == 0 { WitStatus::CSW_OPEN | WitStatus::COEXISTENCE } else { WitStatus::COEXISTENCE },
+                open_conversations: WitConversations::empty(),
+                features: WitFeatures::empty(),
+                allowance_used: 0,
+            }
+        })
+        .collect();
+    let batch =
+        Batch { waba: "SW0", business_country: "ID", symbols: symbols.symbols(), regimes: &regimes, facts: &facts };
+    let mut group = c.benchmark_group("plugins");
+    group.throughput(Throughput::Elements(BATCH_SIZE as u64));
+    group.bench_function("both-bundled/batch-1024", |b| b.iter(|| pipeline.evaluate(&batch).expect("plugins run")));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("both-bundled/empty-batch", |b| {
+        b.iter(|| pipeline.evaluate(&Batch::EMPTY).expect("plugins run"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipeline, plugins);
 criterion_main!(benches);

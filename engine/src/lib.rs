@@ -33,6 +33,7 @@
 
 pub mod decision;
 pub mod event;
+pub mod intern;
 pub mod phone;
 pub mod plugin;
 pub mod policy;

@@ -2,6 +2,7 @@
 //! business-scoped user ids (BSUIDs).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Meta's `wa_id` is the same digits without the `+`; [`PhoneNumber::from_wa_id`]
 /// accepts that form.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PhoneNumber(String);
+pub struct PhoneNumber(Arc<str>);
 
 /// Why a string is not an E.164 phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,14 +31,14 @@ impl PhoneNumber {
     pub fn parse(s: &str) -> Result<Self, PhoneError> {
         let digits = s.strip_prefix('+').ok_or_else(|| PhoneError::MissingPlus(s.to_owned()))?;
         Self::check_digits(s, digits)?;
-        Ok(Self(s.to_owned()))
+        Ok(Self(Arc::from(s)))
     }
 
     /// Parses Meta's `wa_id` / `display_phone_number` form (digits, `+` optional).
     pub fn from_wa_id(s: &str) -> Result<Self, PhoneError> {
         let digits = s.strip_prefix('+').unwrap_or(s);
         Self::check_digits(s, digits)?;
-        Ok(Self(format!("+{digits}")))
+        Ok(Self(Arc::from(format!("+{digits}"))))
     }
 
     fn check_digits(original: &str, digits: &str) -> Result<(), PhoneError> {
@@ -92,7 +93,7 @@ impl<'de> Deserialize<'de> for PhoneNumber {
 /// A business-scoped user id, e.g. `BR.1502576394655843` or the parent form
 /// `US.ENT.11815799212886844830`. Its two-letter prefix is the user's country.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bsuid(String);
+pub struct Bsuid(Arc<str>);
 
 /// Why a string is not a BSUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,7 +112,7 @@ impl Bsuid {
         if body.is_empty() || body.len() > 128 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(err());
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(Arc::from(s)))
     }
 
     /// The ISO 3166 alpha-2 country prefix.
@@ -150,6 +151,15 @@ impl UserRef {
             (Some(p), _) => p.as_str(),
             (None, Some(b)) => b.as_str(),
             (None, None) => "",
+        }
+    }
+
+    /// [`UserRef::display`] as a shared string: a reference-count bump, no copy.
+    pub fn shared(&self) -> Arc<str> {
+        match (&self.phone, &self.bsuid) {
+            (Some(p), _) => p.0.clone(),
+            (None, Some(b)) => b.0.clone(),
+            (None, None) => Arc::from(""),
         }
     }
 }

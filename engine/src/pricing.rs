@@ -2,12 +2,13 @@
 //! force. Per-message costs are exact and unrounded; rounding happens only on
 //! report lines (see [`crate::report`]).
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::decision::{BilledCategory, Decision, PricingType};
+use crate::intern::Name;
 use crate::policy::{Currency, Market, RateBook, Regime, TierBook};
 
 /// The price of one message.
@@ -17,9 +18,9 @@ pub struct Price {
     pub cost: Option<Decimal>,
     pub unpriced_reason: Option<String>,
     /// The rate-card version consulted, when one was in force.
-    pub rate_card: Option<Arc<str>>,
+    pub rate_card: Option<Name>,
     /// The volume tier, `LOWER:UPPER`, for tiered categories.
-    pub tier: Option<Arc<str>>,
+    pub tier: Option<Name>,
 }
 
 /// Everything pricing needs besides the decision.
@@ -35,17 +36,17 @@ pub struct PriceInput<'a> {
 }
 
 /// Meta's tier label for a category without tiers.
-static UNTIERED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("0:MAX"));
+static UNTIERED: LazyLock<Name> = LazyLock::new(|| Name::new("0:MAX"));
 
 /// Prices one decided message.
 pub fn price(decision: &Decision, input: &PriceInput<'_>, rates: &RateBook, tiers: &TierBook) -> Price {
     let card = rates.find(input.currency, input.date);
-    let rate_card = card.map(|c| c.id.clone());
+    let rate_card = card.map(|c| c.id);
     let charged = decision.billable && decision.pricing_type == PricingType::Regular;
     if !charged {
         return Price { cost: Some(Decimal::ZERO), unpriced_reason: None, rate_card, tier: None };
     }
-    let unpriced = |reason: String, rate_card: Option<Arc<str>>| Price {
+    let unpriced = |reason: String, rate_card: Option<Name>| Price {
         cost: None,
         unpriced_reason: Some(reason),
         rate_card,
@@ -79,10 +80,10 @@ pub fn price(decision: &Decision, input: &PriceInput<'_>, rates: &RateBook, tier
     let tiered = input.regime.tiered.contains(&decision.category);
     let schedule = tiered.then(|| tiers.find(input.currency, input.market, column, input.date)).flatten();
     let (rate, tier) = match schedule.and_then(|s| s.tier_for(input.tier_position)) {
-        Some(t) => (t.rate, Some(t.label.clone())),
+        Some(t) => (t.rate, Some(t.label)),
         None if tiered => (card_rate, None),
         // Marketing has no tiers; Meta reports it as 0:MAX.
-        None => (card_rate, (decision.category == BilledCategory::Marketing).then(|| UNTIERED.clone())),
+        None => (card_rate, (decision.category == BilledCategory::Marketing).then(|| *UNTIERED)),
     };
     Price { cost: Some(rate), unpriced_reason: None, rate_card, tier }
 }

@@ -9,16 +9,17 @@ use serde::Serialize;
 
 use crate::decision::{BilledCategory, PricingType, Violation};
 use crate::event::{Direction, MetaPricing, Side};
+use crate::intern::Name;
 use crate::plugin::PluginVersion;
 use crate::policy::Currency;
 
 /// How one message was rated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rated {
-    pub id: String,
+    pub id: Arc<str>,
     pub waba: Arc<str>,
     pub business_number: Arc<str>,
-    pub user: String,
+    pub user: Arc<str>,
     pub direction: Direction,
     pub side: Side,
     pub timestamp: DateTime<Utc>,
@@ -26,9 +27,9 @@ pub struct Rated {
     pub category: BilledCategory,
     pub pricing_type: PricingType,
     /// The recipient's pricing market.
-    pub market: Arc<str>,
+    pub market: Name,
     /// The recipient's country (ISO 3166 alpha-2), empty when unknown.
-    pub country: Arc<str>,
+    pub country: Name,
     pub currency: Currency,
     /// Exact, unrounded; a JSON string. `null` when unpriced.
     #[serde(with = "rust_decimal::serde::str_option")]
@@ -36,18 +37,18 @@ pub struct Rated {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unpriced_reason: Option<String>,
     pub violations: Vec<Violation>,
-    pub regime: Arc<str>,
-    pub rate_card: Option<Arc<str>>,
+    pub regime: Name,
+    pub rate_card: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tier: Option<Arc<str>>,
+    pub tier: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The plugins that decided, as `name@version`.
     #[serde(serialize_with = "plugin_labels")]
-    pub plugins: Arc<[PluginVersion]>,
+    pub plugins: &'static [PluginVersion],
     /// Meta's own verdict from a status webhook, when one arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta_pricing: Option<MetaPricing>,
+    pub meta_pricing: Option<Box<MetaPricing>>,
 }
 
 /// Why a message could not be rated at all (as opposed to unpriced).
@@ -64,6 +65,6 @@ impl RateError {
     }
 }
 
-fn plugin_labels<S: serde::Serializer>(plugins: &Arc<[PluginVersion]>, s: S) -> Result<S::Ok, S::Error> {
+fn plugin_labels<S: serde::Serializer>(plugins: &&'static [PluginVersion], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(plugins.iter().map(|p| format!("{}@{}", p.name, p.version)))
 }

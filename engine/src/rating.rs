@@ -10,7 +10,8 @@ use chrono_tz::Tz;
 use crate::decision::{BilledCategory, Decision, PricingType};
 use crate::event::{Direction, Event, Side, Source, TemplateCategory, WabaId};
 use crate::plugin::{
-    Batch, Facts, Pipeline, SymbolTable, WitConversations, WitDirection, WitRegime, WitSide, WitTemplateCategory,
+    Batch, Facts, Pipeline, SymbolTable, WitConversations, WitDirection, WitRegime, WitSide, WitStatus,
+    WitTemplateCategory,
 };
 use crate::policy::{AllowanceScope, Placement, Policies, PricingModel, Regime, WabaProfile};
 use crate::pricing::{price, rate_column, PriceInput};
@@ -185,9 +186,17 @@ impl<'a> Context<'a> {
             }
         }
         let mut symbols = SymbolTable::default();
+        let mut regimes: Vec<(&Regime, WitRegime)> = Vec::new();
         let facts: Vec<Facts<'_>> =
-            prepared.iter().map(|p| facts_of(&events[p.index], p, profile, &mut symbols)).collect();
-        let batch = Batch { symbols: symbols.symbols(), facts: &facts };
+            prepared.iter().map(|p| facts_of(&events[p.index], p, &mut symbols, &mut regimes)).collect();
+        let regimes: Vec<WitRegime> = regimes.into_iter().map(|(_, r)| r).collect();
+        let batch = Batch {
+            waba: chunk.first().map(|&i| events[i].waba.0.as_str()).unwrap_or_default(),
+            business_country: &profile.primary_country,
+            symbols: symbols.symbols(),
+            regimes: &regimes,
+            facts: &facts,
+        };
         let decisions = match self.pipeline.evaluate(&batch) {
             Ok(d) => d,
             Err(e) => {
@@ -196,10 +205,10 @@ impl<'a> Context<'a> {
                 return;
             }
         };
-        let plugins: Arc<[_]> = self.pipeline.versions().into();
+        let plugins = self.pipeline.versions();
         for (p, decision) in prepared.into_iter().zip(decisions) {
             let e = &events[p.index];
-            out.push((p.index, Ok(self.finish(profile, state, e, p, decision, &plugins))));
+            out.push((p.index, Ok(self.finish(profile, state, e, p, decision, plugins))));
         }
     }
 
@@ -313,13 +322,13 @@ impl<'a> Context<'a> {
         e: &Event,
         p: Prepared<'_>,
         decision: Decision,
-        plugins: &Arc<[crate::plugin::PluginVersion]>,
+        plugins: &'static [crate::plugin::PluginVersion],
     ) -> Rated {
         let charged = decision.billable && decision.pricing_type == PricingType::Regular;
         let mut tier_position = 0;
         if charged && p.regime.tiered.contains(&decision.category) {
             let column = rate_column(decision.category, p.regime);
-            let counter = state.tiers.entry((p.placement.market.clone(), column, p.month)).or_default();
+            let counter = state.tiers.entry((p.placement.market, column, p.month)).or_default();
             *counter += 1;
             tier_position = *counter;
         }
@@ -336,7 +345,7 @@ impl<'a> Context<'a> {
             id: e.id.clone(),
             waba: state.waba_name(&e.waba),
             business_number: state.number_name(&e.business_number),
-            user: e.user.display().to_owned(),
+            user: e.user.shared(),
             direction: e.direction,
             side: e.side,
             timestamp: e.at,
@@ -349,11 +358,11 @@ impl<'a> Context<'a> {
             cost: priced.cost,
             unpriced_reason: priced.unpriced_reason,
             violations: decision.violations,
-            regime: p.regime.id.clone(),
+            regime: p.regime.id,
             rate_card: priced.rate_card,
             tier: priced.tier,
             note: decision.note,
-            plugins: plugins.clone(),
+            plugins,
             meta_pricing: None,
         }
     }
@@ -376,8 +385,8 @@ pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
 fn facts_of<'e>(
     e: &'e Event,
     p: &'e Prepared<'_>,
-    profile: &'e WabaProfile,
     symbols: &mut SymbolTable<'e>,
+    regimes: &mut Vec<(&'e Regime, WitRegime)>,
 ) -> Facts<'e> {
     let at = e.at.timestamp_millis();
     let mut open = WitConversations::default();
@@ -394,9 +403,34 @@ fn facts_of<'e>(
             };
         }
     }
+    let regime = match regimes.iter().position(|(r, _)| std::ptr::eq(*r, p.regime)) {
+        Some(i) => i,
+        None => {
+            let wit = WitRegime {
+                id: symbols.intern(&p.regime.id),
+                model: p.regime.model.into(),
+                service_charged: p.regime.service_charged,
+                utility_in_window_charged: p.regime.utility_in_window_charged,
+                free_allowance: p.regime.free_allowance,
+            };
+            regimes.push((p.regime, wit));
+            regimes.len() - 1
+        }
+    };
+    let mut status = WitStatus::default();
+    for (on, flag) in [
+        (p.csw_open, WitStatus::CSW_OPEN),
+        (p.fep_open, WitStatus::FEP_OPEN),
+        (p.auth_intl_eligible, WitStatus::AUTH_INTL_ELIGIBLE),
+        (p.coexistence, WitStatus::COEXISTENCE),
+        (e.source == Source::History, WitStatus::HISTORY),
+    ] {
+        if on {
+            status |= flag;
+        }
+    }
     Facts {
         id: &e.id,
-        waba: symbols.intern(&e.waba.0),
         business_number: symbols.intern(e.business_number.as_str()),
         user: e.user.display(),
         side: WitSide::from(e.side),
@@ -405,22 +439,11 @@ fn facts_of<'e>(
         template_category: e.template_category.map(WitTemplateCategory::from),
         at_ms: at,
         local_day: p.local_day,
-        regime: WitRegime {
-            id: symbols.intern(&p.regime.id),
-            model: p.regime.model.into(),
-            service_charged: p.regime.service_charged,
-            utility_in_window_charged: p.regime.utility_in_window_charged,
-            free_allowance: p.regime.free_allowance,
-        },
+        regime: regime as u32,
         recipient_country: symbols.intern(&p.placement.country),
         recipient_market: symbols.intern(&p.placement.market),
-        business_country: symbols.intern(&profile.primary_country),
-        csw_open: p.csw_open,
-        fep_open: p.fep_open,
+        status,
         open_conversations: open,
-        auth_intl_eligible: p.auth_intl_eligible,
-        coexistence: p.coexistence,
-        history: e.source == crate::event::Source::History,
         features: e.features.into(),
         allowance_used: p.allowance_used,
     }

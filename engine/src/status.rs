@@ -15,7 +15,8 @@ use crate::rated::Rated;
 /// The latest word from Meta on each message, keyed by (WABA, message id).
 #[derive(Debug, Default, Clone)]
 pub struct StatusBook {
-    entries: HashMap<(String, String), Entry>,
+    /// WABA → message id → entry, so lookups by `&str` allocate nothing.
+    entries: HashMap<String, HashMap<String, Entry>>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,8 +38,8 @@ fn rank(s: DeliveryStatus) -> u8 {
 impl StatusBook {
     /// Records a status; repeats of the same message are folded together.
     pub fn add(&mut self, report: StatusReport) {
-        let key = (report.waba.0.clone(), report.id.clone());
-        match self.entries.get_mut(&key) {
+        let by_id = self.entries.entry(report.waba.0.clone()).or_default();
+        match by_id.get_mut(report.id.as_str()) {
             Some(entry) => {
                 if report.pricing.is_some() {
                     entry.pricing = report.pricing.clone();
@@ -49,13 +50,13 @@ impl StatusBook {
             }
             None => {
                 let pricing = report.pricing.clone();
-                self.entries.insert(key, Entry { report, pricing });
+                by_id.insert(report.id.clone(), Entry { report, pricing });
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,8 +69,9 @@ impl StatusBook {
         let mut out: Vec<Event> = self
             .entries
             .iter()
-            .filter(|((waba, id), _)| !known(waba, id))
-            .map(|(_, entry)| fallback_event(&entry.report, entry.pricing.as_ref()))
+            .flat_map(|(waba, by_id)| by_id.iter().map(move |(id, entry)| (waba, id, entry)))
+            .filter(|(waba, id, _)| !known(waba, id))
+            .map(|(_, _, entry)| fallback_event(&entry.report, entry.pricing.as_ref()))
             .collect();
         out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         out
@@ -78,8 +80,8 @@ impl StatusBook {
     /// Applies Meta's word to a rated message: a failed delivery is never
     /// billable, and Meta's pricing is kept beside our verdict.
     pub fn apply(&self, rated: &mut Rated) {
-        let Some(entry) = self.entries.get(&(rated.waba.to_string(), rated.id.clone())) else { return };
-        rated.meta_pricing = entry.pricing.clone();
+        let Some(entry) = self.entries.get(&*rated.waba).and_then(|by_id| by_id.get(&*rated.id)) else { return };
+        rated.meta_pricing = entry.pricing.clone().map(Box::new);
         if entry.report.status == DeliveryStatus::Failed && rated.direction == Direction::Outbound {
             rated.billable = false;
             rated.pricing_type = PricingType::NotBillable;
@@ -101,7 +103,7 @@ fn fallback_event(report: &StatusReport, pricing: Option<&MetaPricing>) -> Event
         _ => None,
     };
     Event {
-        id: report.id.clone(),
+        id: report.id.as_str().into(),
         waba: report.waba.clone(),
         business_number: report.business_number.clone(),
         user: report.recipient.clone(),

@@ -81,7 +81,7 @@ pub fn traffic_iter(
             _ => (Direction::Outbound, Side::App, None),
         };
         Event {
-            id: format!("wamid.S{seed}.{i}"),
+            id: format!("wamid.S{seed}.{i}").into(),
             waba: WabaId(format!("SW{w}")),
             business_number: numbers[w].clone(),
             user: parse_user(&user).expect("generated numbers are valid"),

@@ -37,7 +37,7 @@ fn bundled_plugins_import_nothing() {
 
 fn call(runtime: &PluginRuntime, name: &str) -> Result<(), PluginError> {
     let plugin = LoadedPlugin::load(runtime, fixture(name), spec(name))?;
-    plugin.call(&Batch { symbols: &[], facts: &[] }, &[]).map(|_| ())
+    plugin.call(&Batch::EMPTY, &[]).map(|_| ())
 }
 
 #[test]

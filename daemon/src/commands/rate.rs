@@ -1,6 +1,6 @@
 //! `coexist rate`: rate a JSONL file exactly.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufWriter, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use coexist_engine::event::{decode_line, DecodeError, Decoded, Event};
 use coexist_engine::rated::Rated;
-use coexist_engine::rating::Rater;
+use coexist_engine::rating::{RateOutcome, Rater};
 use coexist_engine::report::{round_line, Rounding};
 use coexist_engine::status::StatusBook;
 use rust_decimal::Decimal;
@@ -32,13 +32,18 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     let mut statuses = StatusBook::default();
     let mut errors: Vec<DecodeError> = Vec::new();
     let mut notices = 0usize;
-    let mut seen: HashSet<(String, String)> = HashSet::new();
+    // WABA → message ids: the first occurrence of an id is rated, repeats are skipped.
+    let mut seen: HashMap<String, HashSet<std::sync::Arc<str>>> = HashMap::new();
     let mut duplicates = 0usize;
     for result in decoded {
         match result {
             Ok(Decoded { messages, statuses: st, notices: n }) => {
                 for m in messages {
-                    if seen.insert((m.waba.0.clone(), m.id.clone())) {
+                    let ids = match seen.get_mut(&m.waba.0) {
+                        Some(ids) => ids,
+                        None => seen.entry(m.waba.0.clone()).or_default(),
+                    };
+                    if ids.insert(m.id.clone()) {
                         events.push(m);
                     } else {
                         duplicates += 1;
@@ -51,7 +56,7 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let status_count = statuses.len();
-    let fallback = statuses.fallback_events(&|waba, id| seen.contains(&(waba.to_owned(), id.to_owned())));
+    let fallback = statuses.fallback_events(&|waba, id| seen.get(waba).is_some_and(|ids| ids.contains(id)));
     let from_statuses = fallback.len();
     events.extend(fallback);
 
@@ -59,28 +64,27 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     let outcomes = rater.rate(&events);
     let rate_done = started.elapsed();
 
+    // Serialize in parallel, one buffer per part, then write the parts in order.
+    let mut pairs: Vec<(&Event, RateOutcome)> = events.iter().zip(outcomes).collect();
+    let part_len = pairs.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<Part> = std::thread::scope(|s| {
+        let handles: Vec<_> = pairs.chunks_mut(part_len).map(|part| s.spawn(|| render(part, &statuses))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-    let mut summary = Summary::default();
-    let mut rate_errors = 0usize;
     let stderr = std::io::stderr();
     let mut err_out = BufWriter::new(stderr.lock());
     for error in &errors {
         writeln!(err_out, "{error} [{}]", error.code())?;
     }
-    for (event, outcome) in events.iter().zip(outcomes) {
-        match outcome {
-            Ok(mut rated) => {
-                statuses.apply(&mut rated);
-                summary.add(&rated);
-                serde_json::to_writer(&mut out, &rated)?;
-                out.write_all(b"\n")?;
-            }
-            Err(e) => {
-                rate_errors += 1;
-                writeln!(err_out, "message {} (WABA {}): {} [{}]", event.id, event.waba, e.message, e.code)?;
-            }
-        }
+    let mut summary = Summary::default();
+    let mut rate_errors = 0usize;
+    for part in parts {
+        out.write_all(&part.json)?;
+        err_out.write_all(part.errors.as_bytes())?;
+        rate_errors += part.error_count;
+        summary.merge(part.summary);
     }
     out.flush()?;
 
@@ -133,6 +137,36 @@ fn decode_all(text: &str, threads: usize) -> Vec<Result<Decoded, Vec<DecodeError
     })
 }
 
+/// One part of the output, rendered on its own thread.
+#[derive(Default)]
+struct Part {
+    json: Vec<u8>,
+    errors: String,
+    error_count: usize,
+    summary: Summary,
+}
+
+fn render(pairs: &mut [(&Event, RateOutcome)], statuses: &StatusBook) -> Part {
+    let mut part = Part { json: Vec::with_capacity(pairs.len() * 400), ..Part::default() };
+    for (event, outcome) in pairs {
+        match outcome {
+            Ok(rated) => {
+                statuses.apply(rated);
+                part.summary.add(rated);
+                // Writing into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut part.json, &*rated);
+                part.json.push(b'\n');
+            }
+            Err(e) => {
+                part.error_count += 1;
+                part.errors
+                    .push_str(&format!("message {} (WABA {}): {} [{}]\n", event.id, event.waba, e.message, e.code));
+            }
+        }
+    }
+    part
+}
+
 /// Totals per (currency, category, pricing type), rounded per line.
 #[derive(Default)]
 struct Summary {
@@ -150,6 +184,16 @@ impl Summary {
         match r.cost {
             Some(c) => line.1 += c,
             None => self.unpriced += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Summary) {
+        self.rated += other.rated;
+        self.unpriced += other.unpriced;
+        for (key, (count, total)) in other.lines {
+            let line = self.lines.entry(key).or_default();
+            line.0 += count;
+            line.1 += total;
         }
     }
 

@@ -1,6 +1,7 @@
 //! The normalized event model every input is decoded into.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,7 +129,7 @@ impl FromIterator<Feature> for Features {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// The message id (`wamid` for webhooks). The ledger key is (WABA, id).
-    pub id: String,
+    pub id: Arc<str>,
     pub waba: WabaId,
     pub business_number: PhoneNumber,
     pub user: UserRef,

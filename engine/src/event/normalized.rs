@@ -98,7 +98,7 @@ impl NormalizedEvent {
             (Direction::Inbound, None) => Side::Api,
         };
         Ok(Event {
-            id: self.id,
+            id: self.id.into(),
             waba: WabaId(self.waba),
             business_number,
             user,

@@ -355,7 +355,7 @@ fn wire_event(
         .resolve()
         .map_err(|e| DecodeError::new(DecodeErrorKind::InvalidTimestamp, format!("{path}.timestamp"), e))?;
     Ok(Event {
-        id: m.id,
+        id: m.id.into(),
         waba: waba.clone(),
         business_number: business.clone(),
         user,

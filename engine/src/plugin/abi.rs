@@ -71,6 +71,21 @@ flags! {
 }
 
 flags! {
+    WitStatus {
+        #[component(name = "csw-open")]
+        const CSW_OPEN;
+        #[component(name = "fep-open")]
+        const FEP_OPEN;
+        #[component(name = "auth-intl-eligible")]
+        const AUTH_INTL_ELIGIBLE;
+        #[component(name = "coexistence")]
+        const COEXISTENCE;
+        #[component(name = "history")]
+        const HISTORY;
+    }
+}
+
+flags! {
     WitConversations {
         #[component(name = "marketing")]
         const MARKETING;
@@ -107,7 +122,6 @@ pub struct WitRegime {
 #[component(record)]
 pub struct Facts<'a> {
     pub id: &'a str,
-    pub waba: Symbol,
     #[component(name = "business-number")]
     pub business_number: Symbol,
     pub user: &'a str,
@@ -120,34 +134,35 @@ pub struct Facts<'a> {
     pub at_ms: i64,
     #[component(name = "local-day")]
     pub local_day: i32,
-    pub regime: WitRegime,
+    /// An index into [`Batch::regimes`].
+    pub regime: u32,
     #[component(name = "recipient-country")]
     pub recipient_country: Symbol,
     #[component(name = "recipient-market")]
     pub recipient_market: Symbol,
-    #[component(name = "business-country")]
-    pub business_country: Symbol,
-    #[component(name = "csw-open")]
-    pub csw_open: bool,
-    #[component(name = "fep-open")]
-    pub fep_open: bool,
+    pub status: WitStatus,
     #[component(name = "open-conversations")]
     pub open_conversations: WitConversations,
-    #[component(name = "auth-intl-eligible")]
-    pub auth_intl_eligible: bool,
-    pub coexistence: bool,
-    pub history: bool,
     pub features: WitFeatures,
     #[component(name = "allowance-used")]
     pub allowance_used: u32,
 }
 
-/// The `batch` record: shared strings once, then the facts.
+/// The `batch` record: one WABA's messages, with what they share sent once.
 #[derive(Debug, Clone, Copy, ComponentType, Lower)]
 #[component(record)]
 pub struct Batch<'a> {
+    pub waba: &'a str,
+    #[component(name = "business-country")]
+    pub business_country: &'a str,
     pub symbols: &'a [&'a str],
+    pub regimes: &'a [WitRegime],
     pub facts: &'a [Facts<'a>],
+}
+
+impl Batch<'_> {
+    /// A batch with no messages, for smoke tests.
+    pub const EMPTY: Batch<'static> = Batch { waba: "", business_country: "", symbols: &[], regimes: &[], facts: &[] };
 }
 
 /// Interns the strings facts share, so each crosses into the plugin once.

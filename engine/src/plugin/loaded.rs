@@ -114,7 +114,7 @@ impl LoadedPlugin {
     }
 
     fn smoke_test(&self) -> Result<(), PluginError> {
-        self.call(&Batch { symbols: &[], facts: &[] }, &[]).map(|_| ())
+        self.call(&Batch::EMPTY, &[]).map(|_| ())
     }
 
     /// Evaluates one batch on a fresh instance: `configure`, then `evaluate`.

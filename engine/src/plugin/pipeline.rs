@@ -25,7 +25,7 @@ pub struct PluginVersion {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     plugins: Arc<[LoadedPlugin]>,
-    versions: Arc<[PluginVersion]>,
+    versions: &'static [PluginVersion],
 }
 
 impl Pipeline {
@@ -52,10 +52,14 @@ impl Pipeline {
 
     /// A pipeline of already-loaded plugins.
     pub fn from_plugins(plugins: Vec<LoadedPlugin>) -> Self {
-        let versions = plugins
+        let versions: Vec<PluginVersion> = plugins
             .iter()
             .map(|p| PluginVersion { name: p.name.clone(), version: p.version.clone(), digest: p.digest.clone() })
             .collect();
+        // Every result names the plugins that decided it. A pipeline is loaded
+        // once (and again per reload), so its few names live for the process and
+        // results copy a pointer instead of touching a shared reference count.
+        let versions: &'static [PluginVersion] = Box::leak(versions.into_boxed_slice());
         Self { plugins: plugins.into(), versions }
     }
 
@@ -68,8 +72,8 @@ impl Pipeline {
         Ok(decisions)
     }
 
-    pub fn versions(&self) -> &[PluginVersion] {
-        &self.versions
+    pub fn versions(&self) -> &'static [PluginVersion] {
+        self.versions
     }
 
     pub fn plugins(&self) -> &[LoadedPlugin] {

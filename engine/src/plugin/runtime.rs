@@ -18,7 +18,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 pub const MAX_PLUGIN_MEMORY_MIB: u64 = 1024;
 
 /// Linear memory (and table) bytes kept resident between instances.
-const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+const KEEP_RESIDENT_BYTES: usize = 512 << 10;
 
 /// Instances that may be alive at once (every concurrent batch × plugin).
 const POOL_INSTANCES: u32 = 256;

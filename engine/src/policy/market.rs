@@ -2,24 +2,24 @@
 //! effective dates (`markets.csv`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::effective::Effective;
 use super::PolicyError;
+use crate::intern::Name;
 use crate::phone::UserRef;
 
 /// The market that prices a message when no prefix matches.
 pub const OTHER_MARKET: &str = "Other";
 
-/// A pricing market name, e.g. `Indonesia` or `Rest of Latin America`. Cheap to clone.
-pub type Market = Arc<str>;
+/// A pricing market name, e.g. `Indonesia` or `Rest of Latin America`.
+pub type Market = Name;
 
 #[derive(Debug, Clone)]
 struct MarketRow {
-    country: Arc<str>,
+    country: Name,
     market: Market,
     effective: Effective,
 }
@@ -28,7 +28,7 @@ struct MarketRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
     /// ISO 3166 alpha-2, or empty when no prefix matched.
-    pub country: Arc<str>,
+    pub country: Name,
     pub market: Market,
 }
 
@@ -39,7 +39,7 @@ pub struct MarketMap {
     by_country: HashMap<String, Vec<MarketRow>>,
     longest_prefix: usize,
     other: Market,
-    unknown_country: Arc<str>,
+    unknown_country: Name,
     markets: Vec<Market>,
 }
 
@@ -64,7 +64,7 @@ impl MarketMap {
         let mut by_prefix: HashMap<String, Vec<MarketRow>> = HashMap::new();
         let mut by_country: HashMap<String, Vec<MarketRow>> = HashMap::new();
         let mut interned: HashMap<String, Market> = HashMap::new();
-        let mut countries: HashMap<String, Arc<str>> = HashMap::new();
+        let mut countries: HashMap<String, Name> = HashMap::new();
         for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
             let row = row.map_err(|e| PolicyError::csv(source, &e))?;
             let at = || format!("{source}: record {}", i + 1);
@@ -78,9 +78,8 @@ impl MarketMap {
                     row.country
                 )));
             }
-            let market = interned.entry(row.market.clone()).or_insert_with(|| Arc::from(row.market.as_str())).clone();
-            let country =
-                countries.entry(row.country.clone()).or_insert_with(|| Arc::from(row.country.as_str())).clone();
+            let market = *interned.entry(row.market.clone()).or_insert_with(|| Name::new(&row.market));
+            let country = *countries.entry(row.country.clone()).or_insert_with(|| Name::new(&row.country));
             let effective = Effective::new(row.effective_from, row.effective_to);
             let rows = by_prefix.entry(row.prefix.clone()).or_default();
             if let Some(clash) = rows.iter().find(|r| r.effective.overlaps(&effective)) {
@@ -98,10 +97,10 @@ impl MarketMap {
             by_country.entry(row.country).or_default().push(mapped);
         }
         let longest_prefix = by_prefix.keys().map(String::len).max().unwrap_or(0);
-        let other = interned.entry(OTHER_MARKET.to_owned()).or_insert_with(|| Arc::from(OTHER_MARKET)).clone();
+        let other = *interned.entry(OTHER_MARKET.to_owned()).or_insert_with(|| Name::new(OTHER_MARKET));
         let mut markets: Vec<Market> = interned.into_values().collect();
         markets.sort();
-        Ok(Self { by_prefix, by_country, longest_prefix, other, unknown_country: Arc::from(""), markets })
+        Ok(Self { by_prefix, by_country, longest_prefix, other, unknown_country: Name::new(""), markets })
     }
 
     /// Every market name the map can produce, sorted.
@@ -119,18 +118,18 @@ impl MarketMap {
         for len in (1..=self.longest_prefix.min(digits.len())).rev() {
             if let Some(rows) = self.by_prefix.get(&digits[..len]) {
                 if let Some(row) = rows.iter().find(|r| r.effective.contains(date)) {
-                    return Placement { country: row.country.clone(), market: row.market.clone() };
+                    return Placement { country: row.country, market: row.market };
                 }
             }
         }
-        Placement { country: self.unknown_country.clone(), market: self.other.clone() }
+        Placement { country: self.unknown_country, market: self.other }
     }
 
     /// Places a country (e.g. a BSUID's prefix) on `date`.
     pub fn place_country(&self, country: &str, date: NaiveDate) -> Placement {
         match self.by_country.get(country).and_then(|rows| rows.iter().find(|r| r.effective.contains(date))) {
-            Some(row) => Placement { country: row.country.clone(), market: row.market.clone() },
-            None => Placement { country: Arc::from(country), market: self.other.clone() },
+            Some(row) => Placement { country: row.country, market: row.market },
+            None => Placement { country: Name::new(country), market: self.other },
         }
     }
 

@@ -60,7 +60,7 @@ impl MarketRates {
 #[derive(Debug, Clone)]
 pub struct RateCard {
     /// The version id, e.g. `usd-2026-01-01`.
-    pub id: std::sync::Arc<str>,
+    pub id: crate::intern::Name,
     pub currency: Currency,
     pub effective: Effective,
     rates: HashMap<Market, MarketRates>,
@@ -121,7 +121,7 @@ impl RateCard {
             }
             rates.insert(market, row);
         }
-        Ok(Self { id: id.into(), currency, effective, rates })
+        Ok(Self { id: crate::intern::Name::new(id), currency, effective, rates })
     }
 
     /// The rates for a market, if the card lists it.
@@ -255,7 +255,7 @@ mod tests {
     fn book_closes_open_ends_and_refuses_overlaps() {
         let usd = Currency::parse("USD").unwrap();
         let mk = |id: &str, from: &str, to: Option<&str>| RateCard {
-            id: id.into(),
+            id: crate::intern::Name::new(id),
             currency: usd,
             effective: Effective::new(Some(from.parse().unwrap()), to.map(|t| t.parse().unwrap())),
             rates: HashMap::new(),

@@ -31,7 +31,7 @@ pub enum AllowanceScope {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Regime {
-    pub id: std::sync::Arc<str>,
+    pub id: crate::intern::Name,
     pub model: PricingModel,
     #[serde(default, deserialize_with = "super::dates::opt_date")]
     pub effective_from: Option<NaiveDate>,

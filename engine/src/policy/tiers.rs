@@ -25,7 +25,7 @@ pub struct Tier {
     pub rate: Decimal,
     /// Meta's notation, `LOWER:UPPER` (`MAX` when open); filled in at load.
     #[serde(skip)]
-    pub label: std::sync::Arc<str>,
+    pub label: crate::intern::Name,
 }
 
 impl Tier {
@@ -76,7 +76,7 @@ impl TierBook {
         let mut file: TierFile = toml::from_str(text).map_err(|e| PolicyError::toml(source, &e))?;
         for s in &mut file.schedule {
             for t in &mut s.tiers {
-                t.label = t.notation().into();
+                t.label = crate::intern::Name::new(&t.notation());
             }
         }
         for s in &file.schedule {

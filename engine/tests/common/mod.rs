@@ -49,7 +49,7 @@ pub fn rate_by_id(rater: &mut Rater, events: &[Event]) -> HashMap<String, Rated>
         .into_iter()
         .map(|r| {
             let r = r.unwrap_or_else(|e| panic!("rating failed: {e}"));
-            (r.id.clone(), r)
+            (r.id.to_string(), r)
         })
         .collect()
 }

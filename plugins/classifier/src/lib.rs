@@ -5,8 +5,14 @@
 //!
 //! - inbound messages are never billed;
 //! - app-side messages (Coexistence echoes and history) are free;
-//! - API-side messages are rated under the regime in the facts: per-message
-//!   pricing, or conversation-based pricing with the host's open conversations;
+//! - API-side messages are rated under the batch regime the fact names:
+//!   per-message pricing, or conversation-based pricing with the host's open
+//!   conversations. A regime index past the batch's regimes does not panic: it
+//!   rates as per-message pricing with nothing charged beyond it (service and
+//!   utility in window free, no free allowance), see [`rules::UNKNOWN_REGIME`];
+//! - `authentication_international` needs the fact's `auth-intl-eligible`
+//!   status, a recipient country in the configured list, and a recipient
+//!   country different from the batch's `business-country`;
 //! - `delivery.marketing_to_us_blocked`: a marketing template to a US user after
 //!   the block date is never delivered, so never charged;
 //! - `pricing.outside_customer_service_window`: a non-template message outside
@@ -66,41 +72,42 @@ export!(Classifier);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use policy::{Action, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side};
+    use policy::{Action, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side, Status};
 
     fn text_outside_window() -> Batch {
-        let symbols = ["1000", "+4915100000000", "text", "pmp-2025", "IN", "India", "DE"];
+        let symbols = ["+4915100000000", "text", "pmp-2025", "IN", "India"];
         let facts = Facts {
             id: "wamid.1".to_owned(),
-            waba: 0,
-            business_number: 1,
+            business_number: 0,
             user: "+919800000000".to_owned(),
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: 2,
+            kind: 1,
             template_category: None,
             at_ms: 0,
             local_day: 20_301,
-            regime: Regime {
-                id: 3,
-                model: PricingModel::PerMessage,
-                service_charged: false,
-                utility_in_window_charged: false,
-                free_allowance: 0,
-            },
-            recipient_country: 4,
-            recipient_market: 5,
-            business_country: 6,
-            csw_open: false,
-            fep_open: false,
+            regime: 0,
+            recipient_country: 3,
+            recipient_market: 4,
+            status: Status::empty(),
             open_conversations: Conversations::empty(),
-            auth_intl_eligible: false,
-            coexistence: false,
-            history: false,
             features: Features::empty(),
             allowance_used: 0,
         };
-        Batch { symbols: symbols.map(str::to_owned).to_vec(), facts: vec![facts] }
+        let regime = Regime {
+            id: 2,
+            model: PricingModel::PerMessage,
+            service_charged: false,
+            utility_in_window_charged: false,
+            free_allowance: 0,
+        };
+        Batch {
+            waba: "1000".to_owned(),
+            business_country: "DE".to_owned(),
+            symbols: symbols.map(str::to_owned).to_vec(),
+            regimes: vec![regime],
+            facts: vec![facts],
+        }
     }
 
     fn action_of_first_violation() -> Action {

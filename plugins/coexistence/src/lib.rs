@@ -58,41 +58,43 @@ mod tests {
     use super::*;
     use policy::{
         Action, BilledCategory, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side,
+        Status,
     };
 
     fn app_group_message() -> Batch {
-        let symbols = ["1000", "+5511900000000", "text", "pmp-2025", "BR", "Brazil"];
+        let symbols = ["+5511900000000", "text", "pmp-2025", "BR", "Brazil"];
         let facts = Facts {
             id: "wamid.1".to_owned(),
-            waba: 0,
-            business_number: 1,
+            business_number: 0,
             user: "+5511988887777".to_owned(),
             side: Side::App,
             direction: Direction::Outbound,
-            kind: 2,
+            kind: 1,
             template_category: None,
             at_ms: 0,
             local_day: 20_301,
-            regime: Regime {
-                id: 3,
-                model: PricingModel::PerMessage,
-                service_charged: false,
-                utility_in_window_charged: false,
-                free_allowance: 0,
-            },
-            recipient_country: 4,
-            recipient_market: 5,
-            business_country: 4,
-            csw_open: false,
-            fep_open: false,
+            regime: 0,
+            recipient_country: 3,
+            recipient_market: 4,
+            status: Status::COEXISTENCE,
             open_conversations: Conversations::empty(),
-            auth_intl_eligible: false,
-            coexistence: true,
-            history: false,
             features: Features::GROUP,
             allowance_used: 0,
         };
-        Batch { symbols: symbols.map(str::to_owned).to_vec(), facts: vec![facts] }
+        let regime = Regime {
+            id: 2,
+            model: PricingModel::PerMessage,
+            service_charged: false,
+            utility_in_window_charged: false,
+            free_allowance: 0,
+        };
+        Batch {
+            waba: "1000".to_owned(),
+            business_country: "BR".to_owned(),
+            symbols: symbols.map(str::to_owned).to_vec(),
+            regimes: vec![regime],
+            facts: vec![facts],
+        }
     }
 
     fn action_of_first_violation() -> Action {

@@ -1,7 +1,7 @@
 //! The features Coexistence disables, and the check that turns them into violations.
 
 use crate::policy::{
-    Action, Batch, BilledCategory, Decision, Direction, Facts, Features, PricingType, Side, Violation,
+    Action, Batch, BilledCategory, Decision, Direction, Facts, Features, PricingType, Side, Status, Violation,
 };
 use crate::settings::Settings;
 
@@ -118,8 +118,8 @@ pub const RULES: [Rule; 8] = [
 ];
 
 /// Checks each fact, amending its decision so far. Returns exactly one decision
-/// per fact, whatever the length of `so_far`. No rule reads a string, so the
-/// batch's symbols are never looked at.
+/// per fact, whatever the length of `so_far`. No rule reads a string or a
+/// regime, so the batch's symbols and regimes are never looked at.
 pub fn evaluate(settings: &Settings, batch: &Batch, mut so_far: Vec<Decision>) -> Vec<Decision> {
     // A host that sends too few decisions is buggy, but a panic here would take
     // the whole batch down: a missing decision starts blank instead.
@@ -140,7 +140,7 @@ pub fn evaluate(settings: &Settings, batch: &Batch, mut so_far: Vec<Decision>) -
 /// an API send that any blocking violation hits from being charged.
 pub fn check(settings: &Settings, facts: &Facts, decision: &mut Decision) {
     // Most messages ask for no feature at all: leave before touching the rules.
-    if facts.features.is_empty() || !(facts.coexistence || facts.side == Side::App) {
+    if facts.features.is_empty() || !(facts.status.contains(Status::COEXISTENCE) || facts.side == Side::App) {
         return;
     }
     let mut blocked = false;
@@ -169,41 +169,42 @@ mod tests {
     use crate::policy::{BilledCategory, Conversations, PricingModel, Regime, TemplateCategory};
 
     /// The symbols of every test batch; `base()` names them by index.
-    const SYMBOLS: [&str; 6] = ["1000", "+5511900000000", "template", "pmp-2025", "BR", "Brazil"];
+    const SYMBOLS: [&str; 5] = ["+5511900000000", "template", "pmp-2025", "BR", "Brazil"];
 
     fn batch(facts: Vec<Facts>) -> Batch {
-        Batch { symbols: SYMBOLS.map(str::to_owned).to_vec(), facts }
+        let regime = Regime {
+            id: 2,
+            model: PricingModel::PerMessage,
+            service_charged: false,
+            utility_in_window_charged: false,
+            free_allowance: 0,
+        };
+        Batch {
+            waba: "1000".to_owned(),
+            business_country: "BR".to_owned(),
+            symbols: SYMBOLS.map(str::to_owned).to_vec(),
+            regimes: vec![regime],
+            facts,
+        }
     }
 
     /// An API marketing template from a coexistence number, asking for no feature.
     fn base() -> Facts {
         Facts {
             id: "wamid.1".to_owned(),
-            waba: 0,
-            business_number: 1,
+            business_number: 0,
             user: "+5511988887777".to_owned(),
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: 2,
+            kind: 1,
             template_category: Some(TemplateCategory::Marketing),
             at_ms: 1_754_006_400_000,
             local_day: 20_301,
-            regime: Regime {
-                id: 3,
-                model: PricingModel::PerMessage,
-                service_charged: false,
-                utility_in_window_charged: false,
-                free_allowance: 0,
-            },
-            recipient_country: 4,
-            recipient_market: 5,
-            business_country: 4,
-            csw_open: true,
-            fep_open: false,
+            regime: 0,
+            recipient_country: 3,
+            recipient_market: 4,
+            status: Status::CSW_OPEN.union(Status::COEXISTENCE),
             open_conversations: Conversations::empty(),
-            auth_intl_eligible: false,
-            coexistence: true,
-            history: false,
             features: Features::empty(),
             allowance_used: 0,
         }
@@ -254,8 +255,8 @@ mod tests {
     const CASES: &[Case] = &[
         Case { name: "no features", features: Features::empty(), setup: |_| {}, codes: &[], stopped: false },
         Case { name: "app, no features", features: Features::empty(), setup: app, codes: &[], stopped: false },
-        Case { name: "not coexistence, API", features: ALL, setup: |f| f.coexistence = false, codes: &[], stopped: false },
-        Case { name: "not coexistence, app", features: Features::VIEW_ONCE, setup: |f| { f.coexistence = false; app(f); },
+        Case { name: "not coexistence, API", features: ALL, setup: |f| f.status.remove(Status::COEXISTENCE), codes: &[], stopped: false },
+        Case { name: "not coexistence, app", features: Features::VIEW_ONCE, setup: |f| { f.status.remove(Status::COEXISTENCE); app(f); },
             codes: &["coexistence.view_once_disabled"], stopped: false },
         Case { name: "app group", features: Features::GROUP, setup: app,
             codes: &["coexistence.group_not_mirrored"], stopped: false },
@@ -269,7 +270,7 @@ mod tests {
             codes: &["coexistence.view_once_disabled"], stopped: true },
         Case { name: "API disappearing", features: Features::DISAPPEARING, setup: |_| {},
             codes: &["coexistence.disappearing_disabled"], stopped: true },
-        Case { name: "app history disappearing", features: Features::DISAPPEARING, setup: |f| { app(f); f.history = true; },
+        Case { name: "app history disappearing", features: Features::DISAPPEARING, setup: |f| { app(f); f.status |= Status::HISTORY; },
             codes: &["coexistence.disappearing_disabled"], stopped: false },
         Case { name: "API live location", features: Features::LIVE_LOCATION, setup: |_| {},
             codes: &["coexistence.live_location_disabled"], stopped: true },
