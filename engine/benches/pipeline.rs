@@ -30,7 +30,8 @@ fn pipeline(c: &mut Criterion) {
     let (policies, pipeline) = setup();
     let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("valid date");
     // 64 batches per WABA: enough to reach steady state in windows and counters.
-    let events = synthetic::traffic(BATCH_SIZE * WABAS * 64, WABAS, 5_000, start, 7);
+    // 500 users per market prefix: 15,000 users per WABA, about four messages each.
+    let events = synthetic::traffic(BATCH_SIZE * WABAS * 64, WABAS, 500, start, 7);
 
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(events.len() as u64));

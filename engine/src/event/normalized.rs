@@ -39,11 +39,18 @@ struct NormalizedEvent {
 ///
 /// `side` defaults to `api` (a CRM's send record) when absent.
 pub fn decode_normalized(text: &str) -> Result<Event, DecodeError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let raw: NormalizedEvent = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| DecodeError::from_serde(e.path().to_string(), e.inner()))?;
-    de.end().map_err(|e| DecodeError::from_serde(String::new(), &e))?;
-    raw.validate()
+    // The happy path skips path tracking; only a failure pays to parse again
+    // and learn which field was wrong.
+    match serde_json::from_str::<NormalizedEvent>(text) {
+        Ok(raw) => raw.validate(),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let raw: NormalizedEvent = serde_path_to_error::deserialize(&mut de)
+                .map_err(|e| DecodeError::from_serde(e.path().to_string(), e.inner()))?;
+            de.end().map_err(|e| DecodeError::from_serde(String::new(), &e))?;
+            raw.validate()
+        }
+    }
 }
 
 impl NormalizedEvent {
