@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use coexist_engine::plugin::{
-    Batch, Facts, Pipeline, PluginRuntime, SymbolTable, WitConversations, WitDirection, WitFeatures, WitPricingModel,
-    WitRegime, WitSide, WitStatus, WitTemplateCategory,
-};
+use coexist_engine::event::{Direction, Features, Side, TemplateCategory};
+use coexist_engine::plugin::{status_bits, Batch, BatchBuilder, Fact, Pipeline, PluginRuntime, WitRegimeSource};
 use coexist_engine::policy::Policies;
+use coexist_engine::policy::PricingModel;
 use coexist_engine::rating::{Rater, BATCH_SIZE};
 use coexist_engine::synthetic;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -52,44 +51,40 @@ fn pipeline(c: &mut Criterion) {
 /// facts (fresh instances, `configure`, `evaluate`), as in production.
 fn plugins(c: &mut Criterion) {
     let (_, pipeline) = setup();
-    let ids: Vec<String> = (0..BATCH_SIZE).map(|i| format!("wamid.B{i}")).collect();
     let users: Vec<String> = (0..BATCH_SIZE).map(|i| format!("+62812{:07}", i * 37)).collect();
-    let mut symbols = SymbolTable::default();
-    let (number, regime) = (symbols.intern("+622155500000"), symbols.intern("pmp"));
-    let regimes = [WitRegime {
-        id: regime,
-        model: WitPricingModel::PerMessage,
-        service_charged: false,
-        utility_in_window_charged: false,
-        free_allowance: 0,
-    }];
-    let kinds = [symbols.intern("text"), symbols.intern("template")];
-    let (id_country, id_market) = (symbols.intern("ID"), symbols.intern("Indonesia"));
-    let facts: Vec<Facts<'_>> = (0..BATCH_SIZE)
-        .map(|i| {
-            let template = [None, Some(WitTemplateCategory::Marketing), Some(WitTemplateCategory::Utility)][i % 3];
-            Facts {
-                id: &ids[i],
-                business_number: number,
-                user: &users[i],
-                side: if i % 10 == 9 { WitSide::App } else { WitSide::Api },
-                direction: if i % 4 == 0 { WitDirection::Inbound } else { WitDirection::Outbound },
-                kind: kinds[usize::from(template.is_some())],
-                template_category: template,
-                at_ms: 1_773_000_000_000 + i as i64 * 1000,
-                local_day: 20_520,
-                regime: 0,
-                recipient_country: id_country,
-                recipient_market: id_market,
-                status: if i % 2 == 0 { WitStatus::CSW_OPEN | WitStatus::COEXISTENCE } else { WitStatus::COEXISTENCE },
-                open_conversations: WitConversations::empty(),
-                features: WitFeatures::empty(),
-                allowance_used: 0,
-            }
-        })
-        .collect();
-    let batch =
-        Batch { waba: "SW0", business_country: "ID", symbols: symbols.symbols(), regimes: &regimes, facts: &facts };
+    let mut builder = BatchBuilder::default();
+    for (i, user) in users.iter().enumerate() {
+        let template = [None, Some(TemplateCategory::Marketing), Some(TemplateCategory::Utility)][i % 3];
+        builder.push(Fact {
+            business_number: "+622155500000",
+            user,
+            kind: if template.is_some() { "template" } else { "text" },
+            side: if i % 10 == 9 { Side::App } else { Side::Api },
+            direction: if i % 4 == 0 { Direction::Inbound } else { Direction::Outbound },
+            template_category: template,
+            at_ms: 1_773_000_000_000 + i as i64 * 1000,
+            local_day: 20_520,
+            regime: WitRegimeSource {
+                id: "pmp",
+                model: PricingModel::PerMessage,
+                service_charged: false,
+                utility_in_window_charged: false,
+                free_allowance: 0,
+            },
+            recipient_country: "ID",
+            recipient_market: "Indonesia",
+            status: if i % 2 == 0 {
+                status_bits::CSW_OPEN | status_bits::COEXISTENCE
+            } else {
+                status_bits::COEXISTENCE
+            },
+            open_conversations: 0,
+            features: Features::default(),
+            allowance_used: 0,
+        });
+    }
+    builder.seal();
+    let batch = builder.batch("SW0", "ID");
     let mut group = c.benchmark_group("plugins");
     group.throughput(Throughput::Elements(BATCH_SIZE as u64));
     group.bench_function("both-bundled/batch-1024", |b| b.iter(|| pipeline.evaluate(&batch).expect("plugins run")));

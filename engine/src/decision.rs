@@ -1,33 +1,42 @@
-//! What the plugin pipeline decides about a message. These types are the WIT
-//! contract's `decision` record and its enums, shared by the host logic and
-//! the component ABI, so nothing is converted on the way in or out.
+//! What the plugin pipeline decides about a message. Categories and pricing
+//! types cross the plugin boundary as their WIT case index (`code`).
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{ComponentType, Lift, Lower};
 
 /// The category a message is billed (or reported) under.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ComponentType, Lift, Lower,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[component(enum)]
 #[repr(u8)]
 pub enum BilledCategory {
-    #[component(name = "none")]
     None,
-    #[component(name = "marketing")]
     Marketing,
-    #[component(name = "utility")]
     Utility,
-    #[component(name = "authentication")]
     Authentication,
-    #[component(name = "authentication-international")]
     AuthenticationInternational,
-    #[component(name = "service")]
     Service,
 }
 
 impl BilledCategory {
+    const ALL: [BilledCategory; 6] = [
+        Self::None,
+        Self::Marketing,
+        Self::Utility,
+        Self::Authentication,
+        Self::AuthenticationInternational,
+        Self::Service,
+    ];
+
+    /// The WIT case index.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The category of a WIT case index.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code)).copied()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
@@ -41,28 +50,38 @@ impl BilledCategory {
 }
 
 /// Why a message costs what it costs.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ComponentType, Lift, Lower,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[component(enum)]
 #[repr(u8)]
 pub enum PricingType {
-    #[component(name = "not-billable")]
     NotBillable,
-    #[component(name = "regular")]
     Regular,
-    #[component(name = "free-customer-service")]
     FreeCustomerService,
-    #[component(name = "free-entry-point")]
     FreeEntryPoint,
-    #[component(name = "free-app-side")]
     FreeAppSide,
-    #[component(name = "free-allowance")]
     FreeAllowance,
 }
 
 impl PricingType {
+    const ALL: [PricingType; 6] = [
+        Self::NotBillable,
+        Self::Regular,
+        Self::FreeCustomerService,
+        Self::FreeEntryPoint,
+        Self::FreeAppSide,
+        Self::FreeAllowance,
+    ];
+
+    /// The WIT case index.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The pricing type of a WIT case index.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code)).copied()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NotBillable => "not_billable",
@@ -90,8 +109,7 @@ pub enum Action {
 }
 
 /// A rule a message breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ComponentType, Lift, Lower)]
-#[component(record)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// Stable, snake_case and namespaced, e.g. `coexistence.edit_disabled`.
     pub code: String,
@@ -101,12 +119,10 @@ pub struct Violation {
 }
 
 /// The pipeline's verdict on one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ComponentType, Lift, Lower)]
-#[component(record)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub billable: bool,
     pub category: BilledCategory,
-    #[component(name = "pricing-type")]
     pub pricing_type: PricingType,
     pub violations: Vec<Violation>,
     pub note: Option<String>,

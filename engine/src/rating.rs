@@ -9,10 +9,7 @@ use chrono_tz::Tz;
 
 use crate::decision::{BilledCategory, Decision, PricingType};
 use crate::event::{Direction, Event, Side, Source, TemplateCategory, WabaId};
-use crate::plugin::{
-    Batch, Facts, Pipeline, SymbolTable, WitConversations, WitDirection, WitRegime, WitSide, WitStatus,
-    WitTemplateCategory,
-};
+use crate::plugin::{conversation_bits, status_bits, BatchBuilder, Fact, Pipeline, WitRegimeSource};
 use crate::policy::{AllowanceScope, Placement, Policies, PricingModel, Regime, WabaProfile};
 use crate::pricing::{price, rate_column, PriceInput};
 use crate::rated::{RateError, Rated};
@@ -185,18 +182,13 @@ impl<'a> Context<'a> {
                 Err(e) => out.push((i, Err(e))),
             }
         }
-        let mut symbols = SymbolTable::default();
-        let mut regimes: Vec<(&Regime, WitRegime)> = Vec::new();
-        let facts: Vec<Facts<'_>> =
-            prepared.iter().map(|p| facts_of(&events[p.index], p, &mut symbols, &mut regimes)).collect();
-        let regimes: Vec<WitRegime> = regimes.into_iter().map(|(_, r)| r).collect();
-        let batch = Batch {
-            waba: chunk.first().map(|&i| events[i].waba.0.as_str()).unwrap_or_default(),
-            business_country: &profile.primary_country,
-            symbols: symbols.symbols(),
-            regimes: &regimes,
-            facts: &facts,
-        };
+        let mut builder = BatchBuilder::default();
+        for p in &prepared {
+            builder.push(fact_of(&events[p.index], p));
+        }
+        builder.seal();
+        let waba = chunk.first().map(|&i| events[i].waba.0.as_str()).unwrap_or_default();
+        let batch = builder.batch(waba, &profile.primary_country);
         let decisions = match self.pipeline.evaluate(&batch) {
             Ok(d) => d,
             Err(e) => {
@@ -382,69 +374,55 @@ pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
 
-fn facts_of<'e>(
-    e: &'e Event,
-    p: &'e Prepared<'_>,
-    symbols: &mut SymbolTable<'e>,
-    regimes: &mut Vec<(&'e Regime, WitRegime)>,
-) -> Facts<'e> {
+fn fact_of<'e>(e: &'e Event, p: &'e Prepared<'_>) -> Fact<'e> {
     let at = e.at.timestamp_millis();
-    let mut open = WitConversations::default();
+    let mut open = 0u8;
     for (slot, category) in CONVERSATION_SLOTS.iter().enumerate() {
         if at < p.windows.conversation_until[slot] {
             open |= match category {
-                BilledCategory::Marketing => WitConversations::MARKETING,
-                BilledCategory::Utility => WitConversations::UTILITY,
+                BilledCategory::Marketing => conversation_bits::MARKETING,
+                BilledCategory::Utility => conversation_bits::UTILITY,
                 BilledCategory::Authentication => {
-                    WitConversations::AUTHENTICATION | WitConversations::AUTHENTICATION_INTERNATIONAL
+                    conversation_bits::AUTHENTICATION | conversation_bits::AUTHENTICATION_INTERNATIONAL
                 }
-                BilledCategory::AuthenticationInternational => WitConversations::AUTHENTICATION_INTERNATIONAL,
-                BilledCategory::Service | BilledCategory::None => WitConversations::SERVICE,
+                BilledCategory::AuthenticationInternational => conversation_bits::AUTHENTICATION_INTERNATIONAL,
+                BilledCategory::Service | BilledCategory::None => conversation_bits::SERVICE,
             };
         }
     }
-    let regime = match regimes.iter().position(|(r, _)| std::ptr::eq(*r, p.regime)) {
-        Some(i) => i,
-        None => {
-            let wit = WitRegime {
-                id: symbols.intern(&p.regime.id),
-                model: p.regime.model.into(),
-                service_charged: p.regime.service_charged,
-                utility_in_window_charged: p.regime.utility_in_window_charged,
-                free_allowance: p.regime.free_allowance,
-            };
-            regimes.push((p.regime, wit));
-            regimes.len() - 1
-        }
-    };
-    let mut status = WitStatus::default();
-    for (on, flag) in [
-        (p.csw_open, WitStatus::CSW_OPEN),
-        (p.fep_open, WitStatus::FEP_OPEN),
-        (p.auth_intl_eligible, WitStatus::AUTH_INTL_ELIGIBLE),
-        (p.coexistence, WitStatus::COEXISTENCE),
-        (e.source == Source::History, WitStatus::HISTORY),
+    let mut status = 0u8;
+    for (on, bit) in [
+        (p.csw_open, status_bits::CSW_OPEN),
+        (p.fep_open, status_bits::FEP_OPEN),
+        (p.auth_intl_eligible, status_bits::AUTH_INTL_ELIGIBLE),
+        (p.coexistence, status_bits::COEXISTENCE),
+        (e.source == Source::History, status_bits::HISTORY),
     ] {
         if on {
-            status |= flag;
+            status |= bit;
         }
     }
-    Facts {
-        id: &e.id,
-        business_number: symbols.intern(e.business_number.as_str()),
+    Fact {
+        business_number: e.business_number.as_str(),
         user: e.user.display(),
-        side: WitSide::from(e.side),
-        direction: WitDirection::from(e.direction),
-        kind: symbols.intern(&e.kind),
-        template_category: e.template_category.map(WitTemplateCategory::from),
+        kind: &e.kind,
+        side: e.side,
+        direction: e.direction,
+        template_category: e.template_category,
         at_ms: at,
         local_day: p.local_day,
-        regime: regime as u32,
-        recipient_country: symbols.intern(&p.placement.country),
-        recipient_market: symbols.intern(&p.placement.market),
+        regime: WitRegimeSource {
+            id: &p.regime.id,
+            model: p.regime.model,
+            service_charged: p.regime.service_charged,
+            utility_in_window_charged: p.regime.utility_in_window_charged,
+            free_allowance: p.regime.free_allowance,
+        },
+        recipient_country: &p.placement.country,
+        recipient_market: &p.placement.market,
         status,
         open_conversations: open,
-        features: e.features.into(),
+        features: e.features,
         allowance_used: p.allowance_used,
     }
 }

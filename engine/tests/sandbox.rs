@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use coexist_engine::plugin::{bundled_plugin, Batch, LoadedPlugin, PluginError, PluginRuntime, PluginSpec};
+use coexist_engine::plugin::{
+    bundled_plugin, Batch, LoadedPlugin, PluginError, PluginRuntime, PluginSpec, WitDecisions,
+};
 use wasmtime::component::Component;
 
 fn spec(name: &str) -> PluginSpec {
@@ -37,7 +39,7 @@ fn bundled_plugins_import_nothing() {
 
 fn call(runtime: &PluginRuntime, name: &str) -> Result<(), PluginError> {
     let plugin = LoadedPlugin::load(runtime, fixture(name), spec(name))?;
-    plugin.call(&Batch::EMPTY, &[]).map(|_| ())
+    plugin.call(&Batch::EMPTY, &WitDecisions::default()).map(|_| ())
 }
 
 #[test]

@@ -4,10 +4,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::{Store, Trap};
 
-use super::abi::{Batch, PluginInfo};
+use super::abi::{Batch, PluginInfo, WitDecisions};
 use super::runtime::{MemoryLimitHit, PluginRuntime, StoreLimits, EPOCH_TICK, MAX_PLUGIN_MEMORY_MIB};
 use super::PluginError;
-use crate::decision::Decision;
 
 /// The WIT package and interface every plugin exports, and the host's version of it.
 pub const CONTRACT_INTERFACE: &str = "coexist:policy/policy";
@@ -114,11 +113,11 @@ impl LoadedPlugin {
     }
 
     fn smoke_test(&self) -> Result<(), PluginError> {
-        self.call(&Batch::EMPTY, &[]).map(|_| ())
+        self.call(&Batch::EMPTY, &WitDecisions::default()).map(|_| ())
     }
 
     /// Evaluates one batch on a fresh instance: `configure`, then `evaluate`.
-    pub fn call(&self, batch: &Batch<'_>, so_far: &[Decision]) -> Result<Vec<Decision>, PluginError> {
+    pub fn call(&self, batch: &Batch<'_>, so_far: &WitDecisions) -> Result<WitDecisions, PluginError> {
         let mut store = self.store();
         let instance = self.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
         let configure = instance
@@ -127,16 +126,10 @@ impl LoadedPlugin {
         let (configured,) = configure.call(&mut store, (&self.spec.settings_json,)).map_err(|e| self.classify(e))?;
         configured.map_err(|detail| PluginError::Config { plugin: self.name.clone(), detail })?;
         let evaluate = instance
-            .get_typed_func::<(&Batch<'_>, &[Decision]), (Vec<Decision>,)>(&mut store, &self.evaluate)
+            .get_typed_func::<(&Batch<'_>, &WitDecisions), (WitDecisions,)>(&mut store, &self.evaluate)
             .map_err(|e| self.contract(format!("`evaluate` has the wrong type: {e:#}")))?;
         let (decisions,) = evaluate.call(&mut store, (batch, so_far)).map_err(|e| self.classify(e))?;
-        if decisions.len() != batch.facts.len() {
-            return Err(self.contract(format!(
-                "returned {} decisions for {} facts",
-                decisions.len(),
-                batch.facts.len()
-            )));
-        }
+        decisions.check(batch.len()).map_err(|detail| self.contract(detail))?;
         Ok(decisions)
     }
 

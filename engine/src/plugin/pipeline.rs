@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::abi::Batch;
+use super::abi::{Batch, WitDecisions};
 use super::bundled::bundled_plugin;
 use super::loaded::{LoadedPlugin, PluginSpec};
 use super::runtime::PluginRuntime;
@@ -65,11 +65,11 @@ impl Pipeline {
 
     /// Runs every plugin over one batch and returns one decision per fact.
     pub fn evaluate(&self, batch: &Batch<'_>) -> Result<Vec<Decision>, PluginError> {
-        let mut decisions = vec![Decision::default(); batch.facts.len()];
+        let mut decisions = WitDecisions::undecided(batch.len());
         for plugin in self.plugins.iter() {
             decisions = plugin.call(batch, &decisions)?;
         }
-        Ok(decisions)
+        Ok(decisions.into_decisions())
     }
 
     pub fn versions(&self) -> &'static [PluginVersion] {

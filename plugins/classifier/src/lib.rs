@@ -9,7 +9,10 @@
 //!   per-message pricing, or conversation-based pricing with the host's open
 //!   conversations. A regime index past the batch's regimes does not panic: it
 //!   rates as per-message pricing with nothing charged beyond it (service and
-//!   utility in window free, no free allowance), see [`rules::UNKNOWN_REGIME`];
+//!   utility in window free, no free allowance), see
+//!   [`coexist_plugin_sdk::UNKNOWN_REGIME`]; other bad input reads as the SDK
+//!   documents (an unknown side or direction as an API send, an unknown template
+//!   category as marketing, a bad symbol as "");
 //! - `authentication_international` needs the fact's `auth-intl-eligible`
 //!   status, a recipient country in the configured list, and a recipient
 //!   country different from the batch's `business-country`;
@@ -27,8 +30,9 @@
 //!              "delivery.marketing_to_us_blocked": "block"}}
 //! ```
 //!
-//! The rules are plain functions in [`rules`], tested natively; this file only
-//! binds them to the `coexist:policy` WIT world.
+//! The rules are plain functions over one decoded row ([`coexist_plugin_sdk::Fact`])
+//! in [`rules`], tested natively; this file only binds them to the
+//! `coexist:policy` WIT world, through the SDK's column decoding.
 
 use std::cell::Cell;
 
@@ -38,8 +42,9 @@ mod settings;
 use settings::Settings;
 
 wit_bindgen::generate!({ path: "../wit", world: "plugin" });
+coexist_plugin_sdk::wit_glue!(crate::exports::coexist::policy::policy);
 
-use exports::coexist::policy::policy::{self, Batch, Decision, Guest, PluginInfo};
+use exports::coexist::policy::policy::{Batch, Decisions, Guest, PluginInfo};
 
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
@@ -58,9 +63,9 @@ impl Guest for Classifier {
         Ok(())
     }
 
-    fn evaluate(batch: Batch, so_far: Vec<Decision>) -> Vec<Decision> {
+    fn evaluate(batch: Batch, so_far: Decisions) -> Decisions {
         let settings = SETTINGS.get().unwrap_or_default();
-        rules::evaluate(&settings, &batch, so_far)
+        wit_glue::evaluate(&batch, so_far, |columns, out| rules::evaluate(&settings, columns, out))
     }
 }
 
@@ -72,48 +77,42 @@ export!(Classifier);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use policy::{Action, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side, Status};
+    use coexist_plugin_sdk::{Conversations, Direction, Fact, Features, OwnedBatch, Side, Status, UNKNOWN_REGIME};
+    use exports::coexist::policy::policy::Action;
 
     fn text_outside_window() -> Batch {
-        let symbols = ["+4915100000000", "text", "pmp-2025", "IN", "India"];
-        let facts = Facts {
-            id: "wamid.1".to_owned(),
-            business_number: 0,
-            user: "+919800000000".to_owned(),
+        let fact = Fact {
+            business_number: "+4915100000000",
+            user: "+919800000000",
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: 1,
+            kind: "text",
             template_category: None,
             at_ms: 0,
             local_day: 20_301,
-            regime: 0,
-            recipient_country: 3,
-            recipient_market: 4,
-            status: Status::empty(),
+            regime: UNKNOWN_REGIME,
+            recipient_country: "IN",
+            recipient_market: "India",
+            status: Status::default(),
             open_conversations: Conversations::empty(),
             features: Features::empty(),
             allowance_used: 0,
         };
-        let regime = Regime {
-            id: 2,
-            model: PricingModel::PerMessage,
-            service_charged: false,
-            utility_in_window_charged: false,
-            free_allowance: 0,
-        };
-        Batch {
-            waba: "1000".to_owned(),
-            business_country: "DE".to_owned(),
-            symbols: symbols.map(str::to_owned).to_vec(),
-            regimes: vec![regime],
-            facts: vec![facts],
-        }
+        wit_glue::batch_to_wit(&OwnedBatch::of("1000", "DE", [fact]))
     }
 
     fn action_of_first_violation() -> Action {
-        let out = Classifier::evaluate(text_outside_window(), Vec::new());
-        assert_eq!(out[0].pricing_type, PricingType::NotBillable);
-        out[0].violations[0].action
+        let so_far = Decisions {
+            billable: Vec::new(),
+            category: Vec::new(),
+            pricing_type: Vec::new(),
+            violations: Vec::new(),
+            notes: Vec::new(),
+        };
+        let out = Classifier::evaluate(text_outside_window(), so_far);
+        assert_eq!(out.pricing_type, [coexist_plugin_sdk::PricingType::NotBillable.code()]);
+        assert_eq!((out.billable.len(), out.category.len(), out.violations[0].message), (1, 1, 0));
+        out.violations[0].action
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The classification rules, as plain functions over the WIT types.
+//! The classification rules, as plain functions over one decoded row.
 
-use crate::policy::{
-    Action, Batch, BilledCategory, Conversations, Decision, Direction, Facts, PricingModel, PricingType, Regime, Side,
-    Status, Symbol, TemplateCategory, Violation,
+use coexist_plugin_sdk::{
+    Action, BilledCategory, Columns, Conversations, DecisionsBuilder, Direction, Fact, PricingModel, PricingType,
+    Regime, Side, TemplateCategory,
 };
+
 use crate::settings::{Settings, OUTSIDE_CSW, US_MARKETING_BLOCKED};
 
 const US_MARKETING_MESSAGE: &str = "Meta does not deliver marketing templates to United States \
@@ -19,144 +20,90 @@ macro_rules! inside {
     };
 }
 
-/// The batch's shared strings, which facts name by index.
-#[derive(Clone, Copy, Debug)]
-pub struct Symbols<'a>(pub &'a [String]);
-
-impl<'a> Symbols<'a> {
-    /// The string `symbol` names; "" for an index the batch does not hold, so
-    /// that no input makes the plugin panic.
-    pub fn get(&self, symbol: Symbol) -> &'a str {
-        usize::try_from(symbol).ok().and_then(|i| self.0.get(i)).map_or("", String::as_str)
-    }
+/// A violation this plugin reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub code: &'static str,
+    pub feature: &'static str,
+    pub text: &'static str,
+    pub action: Action,
 }
 
-/// The regime of a fact whose index the batch does not hold: per-message
-/// pricing with nothing charged beyond it (service free, utility in window
-/// free, no allowance), and an id that names no symbol. A buggy host must not
-/// make the plugin panic, and must not make it charge more than a real regime would.
-pub const UNKNOWN_REGIME: Regime = Regime {
-    id: Symbol::MAX,
-    model: PricingModel::PerMessage,
-    service_charged: false,
-    utility_in_window_charged: false,
-    free_allowance: 0,
-};
-
-/// The batch's regimes, which facts name by index.
-#[derive(Clone, Copy, Debug)]
-pub struct Regimes<'a>(pub &'a [Regime]);
-
-impl Regimes<'_> {
-    /// The regime `index` names; [`UNKNOWN_REGIME`] for an index the batch does not hold.
-    pub fn get(&self, index: u32) -> Regime {
-        usize::try_from(index).ok().and_then(|i| self.0.get(i)).copied().unwrap_or(UNKNOWN_REGIME)
-    }
+/// The classifier's answer for one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Classification {
+    pub billable: bool,
+    pub category: BilledCategory,
+    pub pricing_type: PricingType,
+    pub violation: Option<Found>,
+    /// Replaces the message's note; `None` removes it.
+    pub note: Option<&'static str>,
 }
 
-/// What every fact of a batch shares: the batch is all one WABA.
-#[derive(Clone, Copy, Debug)]
-pub struct Shared<'a> {
-    pub symbols: Symbols<'a>,
-    pub regimes: Regimes<'a>,
-    /// ISO 3166 alpha-2 of the business's primary location.
-    pub business_country: &'a str,
-}
-
-impl<'a> Shared<'a> {
-    pub fn of(batch: &'a Batch) -> Self {
-        Shared {
-            symbols: Symbols(&batch.symbols),
-            regimes: Regimes(&batch.regimes),
-            business_country: &batch.business_country,
+/// Classifies each message of `columns` into `out`, which starts from the
+/// decisions so far (one per message, whatever the host sent): sets the three
+/// columns, replaces the note and appends this plugin's violations.
+pub fn evaluate(settings: &Settings, columns: &Columns, out: &mut DecisionsBuilder) {
+    for i in 0..columns.len() {
+        let c = classify(settings, columns.business_country, &columns.row(i));
+        out.set(i, c.billable, c.category, c.pricing_type);
+        if let Some(v) = c.violation {
+            out.violation(i, v.code, v.feature, v.text, v.action);
+        }
+        match c.note {
+            Some(note) => out.note(i, note),
+            None => out.clear_note(i),
         }
     }
 }
 
-/// Classifies each fact, starting from its decision so far. Returns exactly one
-/// decision per fact, whatever the length of `so_far`.
-pub fn evaluate(settings: &Settings, batch: &Batch, mut so_far: Vec<Decision>) -> Vec<Decision> {
-    // A host that sends too few decisions is buggy, but a panic here would take
-    // the whole batch down: a missing decision starts blank instead.
-    so_far.resize_with(batch.facts.len(), blank);
-    let shared = Shared::of(batch);
-    for (facts, decision) in batch.facts.iter().zip(&mut so_far) {
-        classify(settings, shared, facts, decision);
-    }
-    so_far
+fn classification(category: BilledCategory, billable: bool, pricing_type: PricingType) -> Classification {
+    Classification { billable, category, pricing_type, violation: None, note: None }
 }
 
-fn blank() -> Decision {
-    Decision {
-        billable: false,
-        category: BilledCategory::None,
-        pricing_type: PricingType::NotBillable,
-        violations: Vec::new(),
-        note: None,
+/// Classifies one message of a business in `business_country` (ISO 3166 alpha-2).
+pub fn classify(settings: &Settings, business_country: &str, fact: &Fact) -> Classification {
+    if fact.direction == Direction::Inbound {
+        return classification(BilledCategory::None, false, PricingType::NotBillable);
     }
-}
-
-/// Sets `billable`, `category`, `pricing_type` and `note` of one decision and
-/// appends this plugin's violations to the ones already there.
-pub fn classify(settings: &Settings, shared: Shared, facts: &Facts, decision: &mut Decision) {
-    decision.note = None;
-    if facts.direction == Direction::Inbound {
-        set(decision, BilledCategory::None, false, PricingType::NotBillable);
-        return;
-    }
-    if facts.side == Side::App {
-        let category = facts.template_category.map_or(BilledCategory::Service, template_billed_category);
-        set(decision, category, false, PricingType::FreeAppSide);
-        return;
+    if fact.side == Side::App {
+        let category = fact.template_category.map_or(BilledCategory::Service, template_billed_category);
+        return classification(category, false, PricingType::FreeAppSide);
     }
 
-    let category = api_category(settings, shared, facts);
+    let category = api_category(settings, business_country, fact);
     // Meta refuses these two outright, so they are never charged whatever the
     // configured action; the action only tells the CRM what to do about it.
     if category == BilledCategory::Marketing
-        && shared.symbols.get(facts.recipient_country) == "US"
-        && settings.us_marketing_block_day.is_some_and(|day| facts.local_day >= day)
+        && fact.recipient_country == "US"
+        && settings.us_marketing_block_day.is_some_and(|day| fact.local_day >= day)
     {
-        set(decision, category, false, PricingType::NotBillable);
-        decision.violations.push(violation(
-            US_MARKETING_BLOCKED,
-            "marketing_to_us",
-            US_MARKETING_MESSAGE,
-            settings.us_marketing_action,
-        ));
-        return;
+        let found = Found {
+            code: US_MARKETING_BLOCKED,
+            feature: "marketing_to_us",
+            text: US_MARKETING_MESSAGE,
+            action: settings.us_marketing_action,
+        };
+        return Classification { violation: Some(found), ..classification(category, false, PricingType::NotBillable) };
     }
-    if category == BilledCategory::Service && !facts.status.intersects(Status::CSW_OPEN | Status::FEP_OPEN) {
-        set(decision, category, false, PricingType::NotBillable);
-        decision.violations.push(violation(
-            OUTSIDE_CSW,
-            "customer_service_window",
-            OUTSIDE_CSW_MESSAGE,
-            settings.outside_csw_action,
-        ));
-        return;
+    if category == BilledCategory::Service && !(fact.status.csw_open || fact.status.fep_open) {
+        let found = Found {
+            code: OUTSIDE_CSW,
+            feature: "customer_service_window",
+            text: OUTSIDE_CSW_MESSAGE,
+            action: settings.outside_csw_action,
+        };
+        return Classification { violation: Some(found), ..classification(category, false, PricingType::NotBillable) };
     }
 
-    let regime = shared.regimes.get(facts.regime);
-    let (billable, pricing_type, note) = match regime.model {
+    let (billable, pricing_type, note) = match fact.regime.model {
         PricingModel::PerMessage => {
-            let (billable, pricing_type) = per_message(facts, &regime, category);
+            let (billable, pricing_type) = per_message(fact, &fact.regime, category);
             (billable, pricing_type, None)
         }
-        PricingModel::Conversation => conversation(facts, &regime, category),
+        PricingModel::Conversation => conversation(fact, &fact.regime, category),
     };
-    set(decision, category, billable, pricing_type);
-    decision.note = note.map(str::to_owned);
-}
-
-fn set(decision: &mut Decision, category: BilledCategory, billable: bool, pricing: PricingType) {
-    decision.category = category;
-    decision.billable = billable;
-    decision.pricing_type = pricing;
-}
-
-fn violation(code: &str, feature: &str, message: &str, action: Action) -> Violation {
-    Violation { code: code.to_owned(), feature: feature.to_owned(), message: message.to_owned(), action }
+    Classification { note, ..classification(category, billable, pricing_type) }
 }
 
 fn template_billed_category(category: TemplateCategory) -> BilledCategory {
@@ -169,13 +116,13 @@ fn template_billed_category(category: TemplateCategory) -> BilledCategory {
 
 /// The category an API-side outbound message is billed in: its template's, with
 /// the international authentication rate where all three of Meta's conditions hold.
-fn api_category(settings: &Settings, shared: Shared, facts: &Facts) -> BilledCategory {
-    match facts.template_category {
+fn api_category(settings: &Settings, business_country: &str, fact: &Fact) -> BilledCategory {
+    match fact.template_category {
         None => BilledCategory::Service,
         Some(TemplateCategory::Authentication)
-            if facts.status.contains(Status::AUTH_INTL_ELIGIBLE)
-                && settings.auth_international.contains(shared.symbols.get(facts.recipient_country))
-                && shared.symbols.get(facts.recipient_country) != shared.business_country =>
+            if fact.status.auth_intl_eligible
+                && settings.auth_international.contains(fact.recipient_country)
+                && fact.recipient_country != business_country =>
         {
             BilledCategory::AuthenticationInternational
         }
@@ -185,14 +132,14 @@ fn api_category(settings: &Settings, shared: Shared, facts: &Facts) -> BilledCat
 
 /// Per-message pricing: only templates are charged, with the in-window and
 /// allowance exceptions the regime switches on.
-fn per_message(facts: &Facts, regime: &Regime, category: BilledCategory) -> (bool, PricingType) {
-    if facts.status.contains(Status::FEP_OPEN) {
+fn per_message(fact: &Fact, regime: &Regime, category: BilledCategory) -> (bool, PricingType) {
+    if fact.status.fep_open {
         return (false, PricingType::FreeEntryPoint);
     }
     match category {
         BilledCategory::Service if !regime.service_charged => (false, PricingType::FreeCustomerService),
-        BilledCategory::Service if facts.allowance_used < regime.free_allowance => (false, PricingType::FreeAllowance),
-        BilledCategory::Utility if facts.status.contains(Status::CSW_OPEN) && !regime.utility_in_window_charged => {
+        BilledCategory::Service if fact.allowance_used < regime.free_allowance => (false, PricingType::FreeAllowance),
+        BilledCategory::Utility if fact.status.csw_open && !regime.utility_in_window_charged => {
             (false, PricingType::FreeCustomerService)
         }
         _ => (true, PricingType::Regular),
@@ -201,9 +148,9 @@ fn per_message(facts: &Facts, regime: &Regime, category: BilledCategory) -> (boo
 
 /// Conversation-based pricing: a message is charged only when it opens a
 /// conversation; inside one it is covered by the conversation's charge.
-fn conversation(facts: &Facts, regime: &Regime, category: BilledCategory) -> (bool, PricingType, Option<&'static str>) {
-    let open = facts.open_conversations;
-    if facts.status.contains(Status::FEP_OPEN) {
+fn conversation(fact: &Fact, regime: &Regime, category: BilledCategory) -> (bool, PricingType, Option<&'static str>) {
+    let open = fact.open_conversations;
+    if fact.status.fep_open {
         return (false, PricingType::FreeEntryPoint, None);
     }
     let (flag, note) = match category {
@@ -213,7 +160,7 @@ fn conversation(facts: &Facts, regime: &Regime, category: BilledCategory) -> (bo
             }
             return if !regime.service_charged {
                 (false, PricingType::FreeCustomerService, None)
-            } else if facts.allowance_used < regime.free_allowance {
+            } else if fact.allowance_used < regime.free_allowance {
                 (false, PricingType::FreeAllowance, None)
             } else {
                 (true, PricingType::Regular, None)
@@ -238,55 +185,37 @@ fn conversation(facts: &Facts, regime: &Regime, category: BilledCategory) -> (bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Features;
+    use coexist_plugin_sdk::{Decisions, Features, OwnedBatch, Status, Symbol, UNKNOWN_REGIME};
     use BilledCategory as C;
     use PricingType as P;
-    use Status as S;
 
-    /// The symbols of every test batch. `sym` finds a string's index.
-    const SYMBOLS: [&str; 14] = [
-        "",
-        "1000",
-        "+4915100000000",
-        "template",
-        "text",
-        "test",
-        "IN",
-        "India",
-        "DE",
-        "US",
-        "North America",
-        "BR",
-        "CA",
-        "in",
-    ];
+    /// A recipient country the test batches encode as a symbol index past the
+    /// symbols, as a buggy host would send it; it reads back as "".
+    const OUT_OF_RANGE: &str = "<out of range>";
 
-    fn sym(text: &str) -> Symbol {
-        let i = SYMBOLS.iter().position(|&s| s == text).unwrap_or_else(|| panic!("{text:?} is not in SYMBOLS"));
-        Symbol::try_from(i).unwrap()
-    }
-
-    fn symbols() -> Vec<String> {
-        SYMBOLS.map(str::to_owned).to_vec()
-    }
-
-    /// A batch of `facts` from a business in `business_country`, with the test symbols and regimes.
-    fn batch(business_country: &str, facts: Vec<Facts>) -> Batch {
-        Batch {
-            waba: "1000".to_owned(),
-            business_country: business_country.to_owned(),
-            symbols: symbols(),
-            regimes: regimes(),
-            facts,
+    /// The columns of `facts` from a business in `business_country`, as the host sends them.
+    fn batch(business_country: &str, facts: impl IntoIterator<Item = Fact<'static>>) -> OwnedBatch {
+        let mut batch = OwnedBatch::of("1000", business_country, facts);
+        let bad = batch.symbol(OUT_OF_RANGE);
+        for country in &mut batch.recipient_country {
+            if *country == bad {
+                *country = Symbol::MAX;
+            }
         }
+        batch
     }
 
-    /// The decision `classify` makes for `facts` alone, from a German business, starting blank.
-    fn classified(settings: &Settings, facts: &Facts) -> Decision {
-        let batch = batch("DE", Vec::new());
-        let mut decision = blank();
-        classify(settings, Shared::of(&batch), facts, &mut decision);
-        decision
+    /// Runs `evaluate` over `batch`, starting from `so_far`.
+    fn evaluated(settings: &Settings, batch: &OwnedBatch, so_far: Decisions) -> Decisions {
+        let columns = batch.columns();
+        let mut out = DecisionsBuilder::new(so_far, columns.len());
+        evaluate(settings, &columns, &mut out);
+        out.finish()
+    }
+
+    /// The classification of `fact` alone, from a German business.
+    fn classified(settings: &Settings, fact: &Fact) -> Classification {
+        classify(settings, "DE", fact)
     }
 
     /// 2025-08-01: after the US marketing block, under per-message pricing.
@@ -294,9 +223,9 @@ mod tests {
     /// 2025-04-01, the default US marketing block day.
     const BLOCK_DAY: i32 = 20_179;
 
-    fn regime(model: PricingModel, service: bool, utility_in_window: bool, free: u32) -> Regime {
+    const fn regime(model: PricingModel, service: bool, utility_in_window: bool, free: u32) -> Regime {
         Regime {
-            id: sym("test"),
+            id: 0,
             model,
             service_charged: service,
             utility_in_window_charged: utility_in_window,
@@ -304,71 +233,57 @@ mod tests {
         }
     }
 
-    // The regimes of every test batch, by index into `regimes()`.
     /// Per-message pricing from 2025-07-01: service and utility in window free.
-    const PMP_2025: u32 = 0;
+    const PMP_2025: Regime = regime(PricingModel::PerMessage, false, false, 0);
     /// Conversation-based pricing with 1,000 free service conversations (until 2024-10-31).
-    const CBP_ALLOWANCE: u32 = 1;
+    const CBP_ALLOWANCE: Regime = regime(PricingModel::Conversation, true, false, 1_000);
     /// Conversation-based pricing with free service conversations (from 2024-11-01).
-    const CBP_FREE_SERVICE: u32 = 2;
+    const CBP_FREE_SERVICE: Regime = regime(PricingModel::Conversation, false, false, 0);
     /// Per-message pricing from 2026-10-01: service and utility in window charged.
-    const PMP_2026: u32 = 3;
+    const PMP_2026: Regime = regime(PricingModel::PerMessage, true, true, 1_000);
     /// `PMP_2026` without a free allowance.
-    const PMP_2026_NO_ALLOWANCE: u32 = 4;
-    /// The first index past `regimes()`.
-    const NO_REGIME: u32 = 5;
-
-    fn regimes() -> Vec<Regime> {
-        vec![
-            regime(PricingModel::PerMessage, false, false, 0),
-            regime(PricingModel::Conversation, true, false, 1_000),
-            regime(PricingModel::Conversation, false, false, 0),
-            regime(PricingModel::PerMessage, true, true, 1_000),
-            regime(PricingModel::PerMessage, true, true, 0),
-        ]
-    }
+    const PMP_2026_NO_ALLOWANCE: Regime = regime(PricingModel::PerMessage, true, true, 0);
 
     /// An API marketing template (from a German business, see `batch`) to an Indian user, no window open.
-    fn base() -> Facts {
-        Facts {
-            id: "wamid.1".to_owned(),
-            business_number: sym("+4915100000000"),
-            user: "+919800000000".to_owned(),
+    fn base() -> Fact<'static> {
+        Fact {
+            business_number: "+4915100000000",
+            user: "+919800000000",
+            kind: "template",
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: sym("template"),
             template_category: Some(TemplateCategory::Marketing),
             at_ms: 1_754_006_400_000,
             local_day: AUG_2025,
             regime: PMP_2025,
-            recipient_country: sym("IN"),
-            recipient_market: sym("India"),
-            status: Status::empty(),
+            recipient_country: "IN",
+            recipient_market: "India",
+            status: Status::default(),
             open_conversations: Conversations::empty(),
             features: Features::empty(),
             allowance_used: 0,
         }
     }
 
-    fn text(f: &mut Facts) {
-        f.kind = sym("text");
+    fn text(f: &mut Fact) {
+        f.kind = "text";
         f.template_category = None;
     }
-    fn utility(f: &mut Facts) {
+    fn utility(f: &mut Fact) {
         f.template_category = Some(TemplateCategory::Utility);
     }
-    fn auth(f: &mut Facts) {
+    fn auth(f: &mut Fact) {
         f.template_category = Some(TemplateCategory::Authentication);
     }
-    fn to_us(f: &mut Facts) {
-        f.recipient_country = sym("US");
-        f.recipient_market = sym("North America");
-        f.user = "+12125550100".to_owned();
+    fn to_us(f: &mut Fact) {
+        f.recipient_country = "US";
+        f.recipient_market = "North America";
+        f.user = "+12125550100";
     }
 
     struct Case {
         name: &'static str,
-        setup: fn(&mut Facts),
+        setup: fn(&mut Fact),
         billable: bool,
         category: BilledCategory,
         pricing: PricingType,
@@ -380,7 +295,7 @@ mod tests {
 
     const fn case(
         name: &'static str,
-        setup: fn(&mut Facts),
+        setup: fn(&mut Fact),
         billable: bool,
         category: BilledCategory,
         pricing: PricingType,
@@ -407,47 +322,47 @@ mod tests {
     fn cases() -> Vec<Case> {
         vec![
             // Inbound: never billed, whichever side reported it.
-            case("inbound webhook", |f| { text(f); f.direction = Direction::Inbound; f.status |= S::CSW_OPEN; },
+            case("inbound webhook", |f| { text(f); f.direction = Direction::Inbound; f.status.csw_open = true; },
                 false, C::None, P::NotBillable),
-            case("inbound history", |f| { f.direction = Direction::Inbound; f.side = Side::App; f.status |= S::HISTORY; },
+            case("inbound history", |f| { f.direction = Direction::Inbound; f.side = Side::App; f.status.history = true; },
                 false, C::None, P::NotBillable),
             case("inbound under CBP", |f| { text(f); f.direction = Direction::Inbound; f.regime = CBP_ALLOWANCE; },
                 false, C::None, P::NotBillable),
             // App side: free, category from the template.
-            case("app text", |f| { text(f); f.side = Side::App; f.status |= S::COEXISTENCE; },
+            case("app text", |f| { text(f); f.side = Side::App; f.status.coexistence = true; },
                 false, C::Service, P::FreeAppSide),
             case("app text outside every window", |f| { text(f); f.side = Side::App; },
                 false, C::Service, P::FreeAppSide),
-            case("app history text", |f| { text(f); f.side = Side::App; f.status |= S::HISTORY; },
+            case("app history text", |f| { text(f); f.side = Side::App; f.status.history = true; },
                 false, C::Service, P::FreeAppSide),
             case("app marketing template", |f| f.side = Side::App,
                 false, C::Marketing, P::FreeAppSide),
             case("app marketing template to US", |f| { f.side = Side::App; to_us(f); },
                 false, C::Marketing, P::FreeAppSide),
-            case("app auth stays authentication", |f| { auth(f); f.side = Side::App; f.status |= S::AUTH_INTL_ELIGIBLE; },
+            case("app auth stays authentication", |f| { auth(f); f.side = Side::App; f.status.auth_intl_eligible = true; },
                 false, C::Authentication, P::FreeAppSide),
             case("app utility under 2026 regime", |f| { utility(f); f.side = Side::App; f.regime = PMP_2026; },
                 false, C::Utility, P::FreeAppSide),
             // Authentication-international needs all three conditions.
-            case("auth intl: eligible, listed, foreign business", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; },
+            case("auth intl: eligible, listed, foreign business", |f| { auth(f); f.status.auth_intl_eligible = true; },
                 true, C::AuthenticationInternational, P::Regular),
             case("auth intl: not eligible", auth,
                 true, C::Authentication, P::Regular),
-            case("auth intl: domestic business", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; },
+            case("auth intl: domestic business", |f| { auth(f); f.status.auth_intl_eligible = true; },
                 true, C::Authentication, P::Regular).business("IN"),
-            case("auth intl: business country unknown", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; },
+            case("auth intl: business country unknown", |f| { auth(f); f.status.auth_intl_eligible = true; },
                 true, C::AuthenticationInternational, P::Regular).business(""),
-            case("auth intl: unlisted country", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.recipient_country = sym("BR"); },
+            case("auth intl: unlisted country", |f| { auth(f); f.status.auth_intl_eligible = true; f.recipient_country = "BR"; },
                 true, C::Authentication, P::Regular),
-            case("auth intl: unknown country", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.recipient_country = sym(""); },
+            case("auth intl: unknown country", |f| { auth(f); f.status.auth_intl_eligible = true; f.recipient_country = ""; },
                 true, C::Authentication, P::Regular),
-            case("auth intl: lower-case country", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.recipient_country = sym("in"); },
+            case("auth intl: lower-case country", |f| { auth(f); f.status.auth_intl_eligible = true; f.recipient_country = "in"; },
                 true, C::Authentication, P::Regular),
-            case("auth intl: country symbol out of range", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.recipient_country = Symbol::MAX; },
+            case("auth intl: country symbol out of range", |f| { auth(f); f.status.auth_intl_eligible = true; f.recipient_country = OUT_OF_RANGE; },
                 true, C::Authentication, P::Regular),
-            case("auth intl: both countries unknown", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.recipient_country = 99; },
+            case("auth intl: both countries unknown", |f| { auth(f); f.status.auth_intl_eligible = true; f.recipient_country = OUT_OF_RANGE; },
                 true, C::Authentication, P::Regular).business(""),
-            case("auth intl in window is still charged", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.status |= S::CSW_OPEN; },
+            case("auth intl in window is still charged", |f| { auth(f); f.status.auth_intl_eligible = true; f.status.csw_open = true; },
                 true, C::AuthenticationInternational, P::Regular),
             // Marketing to US users.
             case("US marketing on the block day", |f| { to_us(f); f.local_day = BLOCK_DAY; },
@@ -456,17 +371,17 @@ mod tests {
                 false, C::Marketing, P::NotBillable).violation(US_MARKETING_BLOCKED),
             case("US marketing the day before", |f| { to_us(f); f.local_day = BLOCK_DAY - 1; },
                 true, C::Marketing, P::Regular),
-            case("US marketing inside FEP is still blocked", |f| { to_us(f); f.status |= S::FEP_OPEN; },
+            case("US marketing inside FEP is still blocked", |f| { to_us(f); f.status.fep_open = true; },
                 false, C::Marketing, P::NotBillable).violation(US_MARKETING_BLOCKED),
             case("US marketing under CBP is still blocked", |f| { to_us(f); f.regime = CBP_FREE_SERVICE; },
                 false, C::Marketing, P::NotBillable).violation(US_MARKETING_BLOCKED),
-            case("Canadian +1 marketing is delivered", |f| { to_us(f); f.recipient_country = sym("CA"); },
+            case("Canadian +1 marketing is delivered", |f| { to_us(f); f.recipient_country = "CA"; },
                 true, C::Marketing, P::Regular),
-            case("marketing to an out-of-range country is delivered", |f| { to_us(f); f.recipient_country = Symbol::MAX; },
+            case("marketing to an out-of-range country is delivered", |f| { to_us(f); f.recipient_country = OUT_OF_RANGE; },
                 true, C::Marketing, P::Regular),
             case("US utility is delivered", |f| { to_us(f); utility(f); },
                 true, C::Utility, P::Regular),
-            case("US text in window is free", |f| { to_us(f); text(f); f.status |= S::CSW_OPEN; },
+            case("US text in window is free", |f| { to_us(f); text(f); f.status.csw_open = true; },
                 false, C::Service, P::FreeCustomerService),
             // Non-template outside every window.
             case("text outside every window", text,
@@ -475,39 +390,39 @@ mod tests {
                 false, C::Service, P::NotBillable).violation(OUTSIDE_CSW),
             case("text outside every window, CBP", |f| { text(f); f.regime = CBP_ALLOWANCE; f.open_conversations = Conversations::MARKETING; },
                 false, C::Service, P::NotBillable).violation(OUTSIDE_CSW),
-            case("text inside FEP only", |f| { text(f); f.status |= S::FEP_OPEN; },
+            case("text inside FEP only", |f| { text(f); f.status.fep_open = true; },
                 false, C::Service, P::FreeEntryPoint),
             // Per-message pricing, 2025 regime.
             case("PMP marketing outside window", |_| {},
                 true, C::Marketing, P::Regular),
-            case("PMP marketing inside window", |f| f.status |= S::CSW_OPEN,
+            case("PMP marketing inside window", |f| f.status.csw_open = true,
                 true, C::Marketing, P::Regular),
-            case("PMP marketing inside FEP", |f| { f.status |= S::CSW_OPEN; f.status |= S::FEP_OPEN; },
+            case("PMP marketing inside FEP", |f| { f.status.csw_open = true; f.status.fep_open = true; },
                 false, C::Marketing, P::FreeEntryPoint),
             case("PMP utility outside window", utility,
                 true, C::Utility, P::Regular),
-            case("PMP utility inside window", |f| { utility(f); f.status |= S::CSW_OPEN; },
+            case("PMP utility inside window", |f| { utility(f); f.status.csw_open = true; },
                 false, C::Utility, P::FreeCustomerService),
-            case("PMP utility inside FEP", |f| { utility(f); f.status |= S::FEP_OPEN; },
+            case("PMP utility inside FEP", |f| { utility(f); f.status.fep_open = true; },
                 false, C::Utility, P::FreeEntryPoint),
-            case("PMP authentication inside window", |f| { auth(f); f.status |= S::CSW_OPEN; },
+            case("PMP authentication inside window", |f| { auth(f); f.status.csw_open = true; },
                 true, C::Authentication, P::Regular),
-            case("PMP text inside window", |f| { text(f); f.status |= S::CSW_OPEN; },
+            case("PMP text inside window", |f| { text(f); f.status.csw_open = true; },
                 false, C::Service, P::FreeCustomerService),
             // Per-message pricing, 2026 regime.
-            case("2026 utility inside window is charged", |f| { utility(f); f.status |= S::CSW_OPEN; f.regime = PMP_2026; },
+            case("2026 utility inside window is charged", |f| { utility(f); f.status.csw_open = true; f.regime = PMP_2026; },
                 true, C::Utility, P::Regular),
-            case("2026 utility inside FEP is free", |f| { utility(f); f.status |= S::FEP_OPEN; f.regime = PMP_2026; },
+            case("2026 utility inside FEP is free", |f| { utility(f); f.status.fep_open = true; f.regime = PMP_2026; },
                 false, C::Utility, P::FreeEntryPoint),
-            case("2026 text, allowance untouched", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = PMP_2026; },
+            case("2026 text, allowance untouched", |f| { text(f); f.status.csw_open = true; f.regime = PMP_2026; },
                 false, C::Service, P::FreeAllowance),
-            case("2026 text, last free unit", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = PMP_2026; f.allowance_used = 999; },
+            case("2026 text, last free unit", |f| { text(f); f.status.csw_open = true; f.regime = PMP_2026; f.allowance_used = 999; },
                 false, C::Service, P::FreeAllowance),
-            case("2026 text, allowance used up", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = PMP_2026; f.allowance_used = 1_000; },
+            case("2026 text, allowance used up", |f| { text(f); f.status.csw_open = true; f.regime = PMP_2026; f.allowance_used = 1_000; },
                 true, C::Service, P::Regular),
-            case("2026 text, no allowance", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = PMP_2026_NO_ALLOWANCE; },
+            case("2026 text, no allowance", |f| { text(f); f.status.csw_open = true; f.regime = PMP_2026_NO_ALLOWANCE; },
                 true, C::Service, P::Regular),
-            case("2026 text inside FEP", |f| { text(f); f.status |= S::FEP_OPEN; f.regime = PMP_2026; f.allowance_used = 5_000; },
+            case("2026 text inside FEP", |f| { text(f); f.status.fep_open = true; f.regime = PMP_2026; f.allowance_used = 5_000; },
                 false, C::Service, P::FreeEntryPoint),
             // Conversation-based pricing.
             case("CBP marketing opens a conversation", |f| f.regime = CBP_ALLOWANCE,
@@ -520,38 +435,38 @@ mod tests {
             case("CBP utility inside a utility conversation", |f| { utility(f); f.regime = CBP_ALLOWANCE; f.open_conversations = Conversations::UTILITY; },
                 false, C::Utility, P::Regular)
                 .note("inside an open utility conversation; the conversation was charged when it opened"),
-            case("CBP utility in window opens a conversation", |f| { utility(f); f.status |= S::CSW_OPEN; f.regime = CBP_ALLOWANCE; },
+            case("CBP utility in window opens a conversation", |f| { utility(f); f.status.csw_open = true; f.regime = CBP_ALLOWANCE; },
                 true, C::Utility, P::Regular),
             case("CBP authentication inside an authentication conversation", |f| { auth(f); f.regime = CBP_FREE_SERVICE; f.open_conversations = Conversations::AUTHENTICATION; },
                 false, C::Authentication, P::Regular)
                 .note("inside an open authentication conversation; the conversation was charged when it opened"),
-            case("CBP auth intl beside a domestic auth conversation", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.regime = CBP_FREE_SERVICE; f.open_conversations = Conversations::AUTHENTICATION; },
+            case("CBP auth intl beside a domestic auth conversation", |f| { auth(f); f.status.auth_intl_eligible = true; f.regime = CBP_FREE_SERVICE; f.open_conversations = Conversations::AUTHENTICATION; },
                 true, C::AuthenticationInternational, P::Regular),
-            case("CBP auth intl inside an auth intl conversation", |f| { auth(f); f.status |= S::AUTH_INTL_ELIGIBLE; f.regime = CBP_FREE_SERVICE; f.open_conversations = Conversations::AUTHENTICATION_INTERNATIONAL; },
+            case("CBP auth intl inside an auth intl conversation", |f| { auth(f); f.status.auth_intl_eligible = true; f.regime = CBP_FREE_SERVICE; f.open_conversations = Conversations::AUTHENTICATION_INTERNATIONAL; },
                 false, C::AuthenticationInternational, P::Regular)
                 .note("inside an open authentication-international conversation; the conversation was charged when it opened"),
-            case("CBP template inside FEP", |f| { f.status |= S::FEP_OPEN; f.regime = CBP_ALLOWANCE; },
+            case("CBP template inside FEP", |f| { f.status.fep_open = true; f.regime = CBP_ALLOWANCE; },
                 false, C::Marketing, P::FreeEntryPoint),
-            case("CBP text inside any conversation", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = CBP_ALLOWANCE; f.open_conversations = Conversations::UTILITY; f.allowance_used = 5_000; },
+            case("CBP text inside any conversation", |f| { text(f); f.status.csw_open = true; f.regime = CBP_ALLOWANCE; f.open_conversations = Conversations::UTILITY; f.allowance_used = 5_000; },
                 false, C::Service, P::Regular).note("inside an open conversation"),
-            case("CBP text opens a free service conversation", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = CBP_FREE_SERVICE; },
+            case("CBP text opens a free service conversation", |f| { text(f); f.status.csw_open = true; f.regime = CBP_FREE_SERVICE; },
                 false, C::Service, P::FreeCustomerService),
-            case("CBP text opens an allowance conversation", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = CBP_ALLOWANCE; f.allowance_used = 999; },
+            case("CBP text opens an allowance conversation", |f| { text(f); f.status.csw_open = true; f.regime = CBP_ALLOWANCE; f.allowance_used = 999; },
                 false, C::Service, P::FreeAllowance),
-            case("CBP text opens a charged conversation", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = CBP_ALLOWANCE; f.allowance_used = 1_000; },
+            case("CBP text opens a charged conversation", |f| { text(f); f.status.csw_open = true; f.regime = CBP_ALLOWANCE; f.allowance_used = 1_000; },
                 true, C::Service, P::Regular),
-            case("CBP text inside FEP", |f| { text(f); f.status |= S::FEP_OPEN; f.regime = CBP_ALLOWANCE; f.allowance_used = 1_000; },
+            case("CBP text inside FEP", |f| { text(f); f.status.fep_open = true; f.regime = CBP_ALLOWANCE; f.allowance_used = 1_000; },
                 false, C::Service, P::FreeEntryPoint),
             // A regime index past the batch's regimes: per-message, nothing charged extra.
-            case("unknown regime: marketing is charged per message", |f| { f.regime = NO_REGIME; f.open_conversations = Conversations::MARKETING; },
+            case("unknown regime: marketing is charged per message", |f| { f.regime = UNKNOWN_REGIME; f.open_conversations = Conversations::MARKETING; },
                 true, C::Marketing, P::Regular),
-            case("unknown regime: utility in window is free", |f| { utility(f); f.status |= S::CSW_OPEN; f.regime = NO_REGIME; },
+            case("unknown regime: utility in window is free", |f| { utility(f); f.status.csw_open = true; f.regime = UNKNOWN_REGIME; },
                 false, C::Utility, P::FreeCustomerService),
-            case("unknown regime: text in window is free", |f| { text(f); f.status |= S::CSW_OPEN; f.regime = u32::MAX; f.allowance_used = 5_000; },
+            case("unknown regime: text in window is free", |f| { text(f); f.status.csw_open = true; f.regime = UNKNOWN_REGIME; f.allowance_used = 5_000; },
                 false, C::Service, P::FreeCustomerService),
-            case("unknown regime: text outside every window", |f| { text(f); f.regime = u32::MAX; },
+            case("unknown regime: text outside every window", |f| { text(f); f.regime = UNKNOWN_REGIME; },
                 false, C::Service, P::NotBillable).violation(OUTSIDE_CSW),
-            case("unknown regime: template inside FEP", |f| { f.status |= S::FEP_OPEN; f.regime = NO_REGIME; },
+            case("unknown regime: template inside FEP", |f| { f.status.fep_open = true; f.regime = UNKNOWN_REGIME; },
                 false, C::Marketing, P::FreeEntryPoint),
         ]
     }
@@ -567,35 +482,32 @@ mod tests {
         let mut checked = 0;
         for business in businesses {
             let cases: Vec<&Case> = cases.iter().filter(|case| case.business == business).collect();
-            let facts = cases
-                .iter()
-                .map(|case| {
-                    let mut facts = base();
-                    (case.setup)(&mut facts);
-                    facts
-                })
-                .collect();
-            let out = evaluate(&Settings::default(), &batch(business, facts), vec![blank(); cases.len()]);
+            let facts = cases.iter().map(|case| {
+                let mut fact = base();
+                (case.setup)(&mut fact);
+                fact
+            });
+            let out = evaluated(&Settings::default(), &batch(business, facts), Decisions::blank(cases.len()));
             assert_eq!(out.len(), cases.len());
-            for (case, decision) in cases.into_iter().zip(out) {
-                assert_case(case, &decision);
+            for (i, case) in cases.into_iter().enumerate() {
+                assert_case(case, &out, i);
                 checked += 1;
             }
         }
         assert_eq!(checked, cases.len());
     }
 
-    fn assert_case(case: &Case, decision: &Decision) {
+    fn assert_case(case: &Case, out: &Decisions, i: usize) {
         let name = case.name;
-        assert_eq!(decision.billable, case.billable, "{name}: billable");
-        assert_eq!(decision.category, case.category, "{name}: category");
-        assert_eq!(decision.pricing_type, case.pricing, "{name}: pricing type");
-        assert_eq!(decision.note.as_deref(), case.note, "{name}: note");
-        let codes: Vec<&str> = decision.violations.iter().map(|v| v.code.as_str()).collect();
+        assert_eq!(out.is_billable(i), case.billable, "{name}: billable");
+        assert_eq!(out.category_of(i), Some(case.category), "{name}: category");
+        assert_eq!(out.pricing_type_of(i), Some(case.pricing), "{name}: pricing type");
+        assert_eq!(out.note_of(i), case.note, "{name}: note");
+        let codes: Vec<&str> = out.violations_of(i).map(|v| v.code.as_str()).collect();
         assert_eq!(codes, Vec::from_iter(case.violation), "{name}: violations");
-        for v in &decision.violations {
+        for v in out.violations_of(i) {
             assert_eq!(v.action, Action::Block, "{name}: default action");
-            assert!(v.message.ends_with('.'), "{name}: message is a sentence");
+            assert!(v.text.ends_with('.'), "{name}: text is a sentence");
         }
     }
 
@@ -611,16 +523,14 @@ mod tests {
             to_us(&mut us);
             let mut outside = base();
             text(&mut outside);
-            for (facts, code, feature) in
+            for (fact, code, feature) in
                 [(us, US_MARKETING_BLOCKED, "marketing_to_us"), (outside, OUTSIDE_CSW, "customer_service_window")]
             {
-                let decision = classified(&settings, &facts);
-                assert!(!decision.billable, "{action} {code}");
-                assert_eq!(decision.pricing_type, P::NotBillable, "{action} {code}");
-                let [v] = decision.violations.as_slice() else {
-                    panic!("{action} {code}: {:?}", decision.violations);
-                };
-                assert_eq!((v.code.as_str(), v.feature.as_str()), (code, feature));
+                let classification = classified(&settings, &fact);
+                assert!(!classification.billable, "{action} {code}");
+                assert_eq!(classification.pricing_type, P::NotBillable, "{action} {code}");
+                let Some(v) = classification.violation else { panic!("{action} {code}: {classification:?}") };
+                assert_eq!((v.code, v.feature), (code, feature));
                 let expected = match action {
                     "allow" => Action::Allow,
                     "flag" => Action::Flag,
@@ -633,52 +543,60 @@ mod tests {
 
     #[test]
     fn us_marketing_rule_follows_its_settings() {
-        let mut facts = base();
-        to_us(&mut facts);
+        let mut fact = base();
+        to_us(&mut fact);
         let disabled = Settings::from_json(r#"{"us_marketing_block_from": null}"#).unwrap();
         let later = Settings::from_json(r#"{"us_marketing_block_from": "2025-08-02"}"#).unwrap();
         for (settings, billable) in [(disabled, true), (later, true), (Settings::default(), false)] {
-            assert_eq!(classified(&settings, &facts).billable, billable, "{settings:?}");
+            assert_eq!(classified(&settings, &fact).billable, billable, "{settings:?}");
         }
-        facts.local_day = AUG_2025 + 1;
-        assert!(!classified(&later, &facts).billable, "on the configured day");
+        fact.local_day = AUG_2025 + 1;
+        assert!(!classified(&later, &fact).billable, "on the configured day");
     }
 
     #[test]
     fn auth_international_countries_come_from_settings() {
         let settings = Settings::from_json(r#"{"auth_international_countries": ["BR"]}"#).unwrap();
-        let mut facts = base();
-        auth(&mut facts);
-        facts.status |= S::AUTH_INTL_ELIGIBLE;
+        let mut fact = base();
+        auth(&mut fact);
+        fact.status.auth_intl_eligible = true;
         for (country, category) in [("BR", C::AuthenticationInternational), ("IN", C::Authentication)] {
-            facts.recipient_country = sym(country);
-            assert_eq!(classified(&settings, &facts).category, category, "{country}");
+            fact.recipient_country = country;
+            assert_eq!(classified(&settings, &fact).category, category, "{country}");
         }
     }
 
     #[test]
     fn earlier_violations_are_kept_and_the_note_is_replaced() {
-        let earlier = Violation {
+        let earlier = coexist_plugin_sdk::Violation {
+            message: 0,
             code: "other.code".to_owned(),
             feature: "other".to_owned(),
-            message: "Another plugin said so.".to_owned(),
+            text: "Another plugin said so.".to_owned(),
             action: Action::Flag,
         };
-        let mut facts = base();
-        text(&mut facts);
-        let so_far = vec![Decision {
-            billable: true,
-            category: C::Marketing,
-            pricing_type: P::Regular,
+        let mut outside = base();
+        text(&mut outside);
+        let mut inside = base();
+        inside.regime = CBP_ALLOWANCE;
+        inside.open_conversations = Conversations::MARKETING;
+        let so_far = Decisions {
+            billable: vec![1, 1],
+            category: vec![C::Marketing.code(); 2],
+            pricing_type: vec![P::Regular.code(); 2],
             violations: vec![earlier],
-            note: Some("stale".to_owned()),
-        }];
-        let out = evaluate(&Settings::default(), &batch("DE", vec![facts]), so_far);
-        let [decision] = out.as_slice() else { panic!("{out:?}") };
-        let codes: Vec<&str> = decision.violations.iter().map(|v| v.code.as_str()).collect();
+            notes: vec![
+                coexist_plugin_sdk::Note { message: 1, text: "stale".to_owned() },
+                coexist_plugin_sdk::Note { message: 0, text: "stale".to_owned() },
+            ],
+        };
+        let out = evaluated(&Settings::default(), &batch("DE", [outside, inside]), so_far);
+        let codes: Vec<&str> = out.violations_of(0).map(|v| v.code.as_str()).collect();
         assert_eq!(codes, ["other.code", OUTSIDE_CSW]);
-        assert_eq!(decision.note, None);
-        assert!(!decision.billable);
+        assert_eq!(out.note_of(0), None);
+        assert!(!out.is_billable(0));
+        assert_eq!(out.note_of(1), Some(inside!("marketing")));
+        assert_eq!(out.notes.len(), 1);
     }
 
     #[test]
@@ -686,59 +604,49 @@ mod tests {
         let settings = Settings::default();
         let mut inbound = base();
         inbound.direction = Direction::Inbound;
-        let batch = batch("DE", vec![base(), inbound, base()]);
+        let batch = batch("DE", [base(), inbound, base()]);
         for given in 0..5 {
-            let out = evaluate(&settings, &batch, (0..given).map(|_| blank()).collect());
-            let billable: Vec<bool> = out.iter().map(|d| d.billable).collect();
-            assert_eq!(billable, [true, false, true], "{given} decisions given");
+            let out = evaluated(&settings, &batch, Decisions::blank(given));
+            assert_eq!(out.billable, [1, 0, 1], "{given} decisions given");
+            assert_eq!((out.category.len(), out.pricing_type.len()), (3, 3), "{given} decisions given");
         }
     }
 
     #[test]
-    fn symbols_resolve_and_never_panic() {
-        let table = symbols();
-        let symbols = Symbols(&table);
-        assert_eq!(symbols.get(sym("US")), "US");
-        assert_eq!(symbols.get(0), "");
-        for out_of_range in [14, 15, 1_000, Symbol::MAX] {
-            assert_eq!(symbols.get(out_of_range), "", "{out_of_range}");
-        }
-        assert_eq!(Symbols(&[]).get(0), "");
-
-        // A batch whose facts point past its symbols and regimes is classified, not refused.
+    fn bad_columns_are_classified_not_refused() {
+        // A batch whose columns point past its symbols and regimes, with
+        // unknown codes and ragged columns, is classified without a panic.
         let mut us = base();
         to_us(&mut us);
         let mut text_in_window = base();
         text(&mut text_in_window);
-        text_in_window.status |= S::CSW_OPEN;
-        let batch = Batch {
-            waba: String::new(),
-            business_country: String::new(),
-            symbols: Vec::new(),
-            regimes: Vec::new(),
-            facts: vec![base(), us, text_in_window],
+        text_in_window.status.csw_open = true;
+        let mut batch = batch("", [base(), us, text_in_window]);
+        batch.symbol_text.clear();
+        batch.symbol_ends.clear();
+        batch.regimes.clear();
+        let out = evaluated(&Settings::default(), &batch, Decisions::default());
+        let pricing = |out: &Decisions| -> Vec<(bool, Option<PricingType>)> {
+            (0..out.len()).map(|i| (out.is_billable(i), out.pricing_type_of(i))).collect()
         };
-        let out = evaluate(&Settings::default(), &batch, Vec::new());
-        let pricing: Vec<(bool, PricingType)> = out.iter().map(|d| (d.billable, d.pricing_type)).collect();
-        assert_eq!(pricing, [(true, P::Regular), (true, P::Regular), (false, P::FreeCustomerService)]);
-    }
+        let regular = (true, Some(P::Regular));
+        assert_eq!(pricing(&out), [regular, regular, (false, Some(P::FreeCustomerService))]);
 
-    #[test]
-    fn regimes_resolve_and_an_unknown_one_charges_nothing_extra() {
-        fn fields(r: Regime) -> (Symbol, PricingModel, bool, bool, u32) {
-            (r.id, r.model, r.service_charged, r.utility_in_window_charged, r.free_allowance)
-        }
-        let table = regimes();
-        let regimes = Regimes(&table);
-        for (i, regime) in (0..).zip(&table) {
-            assert_eq!(fields(regimes.get(i)), fields(*regime), "{i}");
-        }
-        assert_eq!(fields(regimes.get(PMP_2026)).4, 1_000);
-        let unknown = (Symbol::MAX, PricingModel::PerMessage, false, false, 0);
-        assert_eq!(fields(UNKNOWN_REGIME), unknown);
-        for out_of_range in [NO_REGIME, NO_REGIME + 1, u32::MAX] {
-            assert_eq!(fields(regimes.get(out_of_range)), unknown, "{out_of_range}");
-        }
-        assert_eq!(fields(Regimes(&[]).get(0)), unknown);
+        // An unknown side and direction read as an API send, an unknown
+        // template category as marketing; a missing value like an unknown one.
+        let mut inbound_app_text = base();
+        inbound_app_text.side = Side::App;
+        inbound_app_text.direction = Direction::Inbound;
+        text(&mut inbound_app_text);
+        let mut batch = self::batch("DE", [inbound_app_text, inbound_app_text]);
+        batch.side[0] = 7;
+        batch.direction[0] = 7;
+        batch.template_category[0] = 7;
+        batch.side.truncate(1);
+        batch.direction.truncate(1);
+        batch.template_category.truncate(1);
+        let out = evaluated(&Settings::default(), &batch, Decisions::default());
+        assert_eq!(pricing(&out), [regular, regular]);
+        assert_eq!([out.category_of(0), out.category_of(1)], [Some(C::Marketing), Some(C::Marketing)]);
     }
 }

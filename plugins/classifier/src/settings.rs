@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::policy::Action;
+use coexist_plugin_sdk::Action;
 
 /// Code of the violation for a marketing template to a United States user.
 pub const US_MARKETING_BLOCKED: &str = "delivery.marketing_to_us_blocked";

@@ -6,7 +6,9 @@
 //! violation to the decision so far. A blocking violation on an API send makes
 //! it not billable, because it must not be sent; app-side decisions keep their
 //! pricing. The rules, with their codes and messages, are the `RULES` table in
-//! `rules.rs`.
+//! `rules.rs`; they read one decoded row ([`coexist_plugin_sdk::Fact`]) at a time,
+//! and bad input reads as the SDK documents (an unknown side or direction as an
+//! API send, so every API rule applies; undefined feature bits are dropped).
 //!
 //! Settings (optional) override the action per code:
 //!
@@ -22,8 +24,9 @@ mod settings;
 use settings::Settings;
 
 wit_bindgen::generate!({ path: "../wit", world: "plugin" });
+coexist_plugin_sdk::wit_glue!(crate::exports::coexist::policy::policy);
 
-use exports::coexist::policy::policy::{self, Batch, Decision, Guest, PluginInfo};
+use exports::coexist::policy::policy::{Batch, Decisions, Guest, PluginInfo};
 
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
@@ -42,9 +45,9 @@ impl Guest for Coexistence {
         Ok(())
     }
 
-    fn evaluate(batch: Batch, so_far: Vec<Decision>) -> Vec<Decision> {
+    fn evaluate(batch: Batch, so_far: Decisions) -> Decisions {
         let settings = SETTINGS.get().unwrap_or_default();
-        rules::evaluate(&settings, &batch, so_far)
+        wit_glue::evaluate(&batch, so_far, |columns, out| rules::evaluate(&settings, columns, out))
     }
 }
 
@@ -56,58 +59,51 @@ export!(Coexistence);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use policy::{
-        Action, BilledCategory, Conversations, Direction, Facts, Features, PricingModel, PricingType, Regime, Side,
+    use coexist_plugin_sdk::{
+        BilledCategory, Conversations, Direction, Fact, Features, OwnedBatch, PricingModel, PricingType, Regime, Side,
         Status,
     };
+    use exports::coexist::policy::policy::Action;
 
     fn app_group_message() -> Batch {
-        let symbols = ["+5511900000000", "text", "pmp-2025", "BR", "Brazil"];
-        let facts = Facts {
-            id: "wamid.1".to_owned(),
-            business_number: 0,
-            user: "+5511988887777".to_owned(),
+        let fact = Fact {
+            business_number: "+5511900000000",
+            user: "+5511988887777",
             side: Side::App,
             direction: Direction::Outbound,
-            kind: 1,
+            kind: "text",
             template_category: None,
             at_ms: 0,
             local_day: 20_301,
-            regime: 0,
-            recipient_country: 3,
-            recipient_market: 4,
-            status: Status::COEXISTENCE,
+            regime: Regime {
+                id: 0,
+                model: PricingModel::PerMessage,
+                service_charged: false,
+                utility_in_window_charged: false,
+                free_allowance: 0,
+            },
+            recipient_country: "BR",
+            recipient_market: "Brazil",
+            status: Status { coexistence: true, ..Status::default() },
             open_conversations: Conversations::empty(),
             features: Features::GROUP,
             allowance_used: 0,
         };
-        let regime = Regime {
-            id: 2,
-            model: PricingModel::PerMessage,
-            service_charged: false,
-            utility_in_window_charged: false,
-            free_allowance: 0,
-        };
-        Batch {
-            waba: "1000".to_owned(),
-            business_country: "BR".to_owned(),
-            symbols: symbols.map(str::to_owned).to_vec(),
-            regimes: vec![regime],
-            facts: vec![facts],
-        }
+        wit_glue::batch_to_wit(&OwnedBatch::of("1000", "BR", [fact]))
     }
 
     fn action_of_first_violation() -> Action {
-        let so_far = vec![Decision {
-            billable: false,
-            category: BilledCategory::Service,
-            pricing_type: PricingType::FreeAppSide,
+        let so_far = Decisions {
+            billable: vec![0],
+            category: vec![BilledCategory::Service.code()],
+            pricing_type: vec![PricingType::FreeAppSide.code()],
             violations: Vec::new(),
-            note: None,
-        }];
+            notes: Vec::new(),
+        };
         let out = Coexistence::evaluate(app_group_message(), so_far);
-        assert_eq!(out[0].pricing_type, PricingType::FreeAppSide);
-        out[0].violations[0].action
+        assert_eq!(out.pricing_type, [PricingType::FreeAppSide.code()]);
+        assert_eq!(out.violations[0].message, 0);
+        out.violations[0].action
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The features Coexistence disables, and the check that turns them into violations.
 
-use crate::policy::{
-    Action, Batch, BilledCategory, Decision, Direction, Facts, Features, PricingType, Side, Status, Violation,
-};
+use coexist_plugin_sdk::{Action, Columns, DecisionsBuilder, Direction, Fact, Features, PricingType, Side};
+
 use crate::settings::Settings;
 
 /// Which side of the number a rule watches.
@@ -117,111 +116,103 @@ pub const RULES: [Rule; 8] = [
     },
 ];
 
-/// Checks each fact, amending its decision so far. Returns exactly one decision
-/// per fact, whatever the length of `so_far`. No rule reads a string or a
-/// regime, so the batch's symbols and regimes are never looked at.
-pub fn evaluate(settings: &Settings, batch: &Batch, mut so_far: Vec<Decision>) -> Vec<Decision> {
-    // A host that sends too few decisions is buggy, but a panic here would take
-    // the whole batch down: a missing decision starts blank instead.
-    so_far.resize_with(batch.facts.len(), || Decision {
-        billable: false,
-        category: BilledCategory::None,
-        pricing_type: PricingType::NotBillable,
-        violations: Vec::new(),
-        note: None,
-    });
-    for (facts, decision) in batch.facts.iter().zip(&mut so_far) {
-        check(settings, facts, decision);
+/// Checks each message of `columns`, amending `out`, which starts from the
+/// decisions so far (one per message, whatever the host sent). No rule reads a
+/// string or a regime, so decoding them is the only cost they add.
+pub fn evaluate(settings: &Settings, columns: &Columns, out: &mut DecisionsBuilder) {
+    for i in 0..columns.len() {
+        check(settings, &columns.row(i), i, out);
     }
-    so_far
 }
 
-/// Appends one violation per disabled feature the message asks for, and stops
+/// Appends one violation per disabled feature message `i` asks for, and stops
 /// an API send that any blocking violation hits from being charged.
-pub fn check(settings: &Settings, facts: &Facts, decision: &mut Decision) {
+pub fn check(settings: &Settings, fact: &Fact, i: usize, out: &mut DecisionsBuilder) {
     // Most messages ask for no feature at all: leave before touching the rules.
-    if facts.features.is_empty() || !(facts.status.contains(Status::COEXISTENCE) || facts.side == Side::App) {
+    if fact.features.is_empty() || !(fact.status.coexistence || fact.side == Side::App) {
         return;
     }
     let mut blocked = false;
     for (rule, &action) in RULES.iter().zip(&settings.actions) {
-        if facts.features.contains(rule.flag) && rule.scope.covers(facts.side) {
-            decision.violations.push(Violation {
-                code: rule.code.to_owned(),
-                feature: rule.feature.to_owned(),
-                message: rule.message.to_owned(),
-                action,
-            });
+        if fact.features.contains(rule.flag) && rule.scope.covers(fact.side) {
+            out.violation(i, rule.code, rule.feature, rule.message, action);
             blocked |= action == Action::Block;
         }
     }
     // A blocked API send must not go out, so it cannot be charged. App messages
     // are already sent and free; the violation is the whole answer for them.
-    if blocked && facts.side == Side::Api && facts.direction == Direction::Outbound {
-        decision.billable = false;
-        decision.pricing_type = PricingType::NotBillable;
+    if blocked && fact.side == Side::Api && fact.direction == Direction::Outbound {
+        out.set_billing(i, false, PricingType::NotBillable);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{BilledCategory, Conversations, PricingModel, Regime, TemplateCategory};
+    use coexist_plugin_sdk::{
+        BilledCategory, Conversations, Decisions, Note, OwnedBatch, PricingModel, Regime, Status, TemplateCategory,
+        Violation,
+    };
 
-    /// The symbols of every test batch; `base()` names them by index.
-    const SYMBOLS: [&str; 5] = ["+5511900000000", "template", "pmp-2025", "BR", "Brazil"];
+    /// The columns of `facts`, as the host sends them.
+    fn batch(facts: impl IntoIterator<Item = Fact<'static>>) -> OwnedBatch {
+        OwnedBatch::of("1000", "BR", facts)
+    }
 
-    fn batch(facts: Vec<Facts>) -> Batch {
-        let regime = Regime {
-            id: 2,
-            model: PricingModel::PerMessage,
-            service_charged: false,
-            utility_in_window_charged: false,
-            free_allowance: 0,
-        };
-        Batch {
-            waba: "1000".to_owned(),
-            business_country: "BR".to_owned(),
-            symbols: SYMBOLS.map(str::to_owned).to_vec(),
-            regimes: vec![regime],
-            facts,
-        }
+    /// Runs `evaluate` over `batch`, starting from `so_far`.
+    fn evaluated(settings: &Settings, batch: &OwnedBatch, so_far: Decisions) -> Decisions {
+        let columns = batch.columns();
+        let mut out = DecisionsBuilder::new(so_far, columns.len());
+        evaluate(settings, &columns, &mut out);
+        out.finish()
+    }
+
+    /// Runs `check` on `fact` alone, starting from `charged(1)`.
+    fn checked(settings: &Settings, fact: &Fact) -> Decisions {
+        let mut out = DecisionsBuilder::new(charged(1), 1);
+        check(settings, fact, 0, &mut out);
+        out.finish()
     }
 
     /// An API marketing template from a coexistence number, asking for no feature.
-    fn base() -> Facts {
-        Facts {
-            id: "wamid.1".to_owned(),
-            business_number: 0,
-            user: "+5511988887777".to_owned(),
+    fn base() -> Fact<'static> {
+        Fact {
+            business_number: "+5511900000000",
+            user: "+5511988887777",
+            kind: "template",
             side: Side::Api,
             direction: Direction::Outbound,
-            kind: 1,
             template_category: Some(TemplateCategory::Marketing),
             at_ms: 1_754_006_400_000,
             local_day: 20_301,
-            regime: 0,
-            recipient_country: 3,
-            recipient_market: 4,
-            status: Status::CSW_OPEN.union(Status::COEXISTENCE),
+            regime: Regime {
+                id: 0,
+                model: PricingModel::PerMessage,
+                service_charged: false,
+                utility_in_window_charged: false,
+                free_allowance: 0,
+            },
+            recipient_country: "BR",
+            recipient_market: "Brazil",
+            status: Status { csw_open: true, coexistence: true, ..Status::default() },
             open_conversations: Conversations::empty(),
             features: Features::empty(),
             allowance_used: 0,
         }
     }
 
-    /// What the classifier would have decided for `base()`.
-    fn charged() -> Decision {
-        Decision {
-            billable: true,
-            category: BilledCategory::Marketing,
-            pricing_type: PricingType::Regular,
+    /// What the classifier would have decided for `n` times `base()`.
+    fn charged(n: usize) -> Decisions {
+        Decisions {
+            billable: vec![1; n],
+            category: vec![BilledCategory::Marketing.code(); n],
+            pricing_type: vec![PricingType::Regular.code(); n],
             violations: Vec::new(),
-            note: None,
+            notes: Vec::new(),
         }
     }
 
-    fn app(f: &mut Facts) {
+    fn app(f: &mut Fact) {
         f.side = Side::App;
     }
 
@@ -245,7 +236,7 @@ mod tests {
     struct Case {
         name: &'static str,
         features: Features,
-        setup: fn(&mut Facts),
+        setup: fn(&mut Fact),
         codes: &'static [&'static str],
         /// The API send is stopped: not billable, pricing not-billable.
         stopped: bool,
@@ -255,8 +246,8 @@ mod tests {
     const CASES: &[Case] = &[
         Case { name: "no features", features: Features::empty(), setup: |_| {}, codes: &[], stopped: false },
         Case { name: "app, no features", features: Features::empty(), setup: app, codes: &[], stopped: false },
-        Case { name: "not coexistence, API", features: ALL, setup: |f| f.status.remove(Status::COEXISTENCE), codes: &[], stopped: false },
-        Case { name: "not coexistence, app", features: Features::VIEW_ONCE, setup: |f| { f.status.remove(Status::COEXISTENCE); app(f); },
+        Case { name: "not coexistence, API", features: ALL, setup: |f| f.status.coexistence = false, codes: &[], stopped: false },
+        Case { name: "not coexistence, app", features: Features::VIEW_ONCE, setup: |f| { f.status.coexistence = false; app(f); },
             codes: &["coexistence.view_once_disabled"], stopped: false },
         Case { name: "app group", features: Features::GROUP, setup: app,
             codes: &["coexistence.group_not_mirrored"], stopped: false },
@@ -270,7 +261,7 @@ mod tests {
             codes: &["coexistence.view_once_disabled"], stopped: true },
         Case { name: "API disappearing", features: Features::DISAPPEARING, setup: |_| {},
             codes: &["coexistence.disappearing_disabled"], stopped: true },
-        Case { name: "app history disappearing", features: Features::DISAPPEARING, setup: |f| { app(f); f.status |= Status::HISTORY; },
+        Case { name: "app history disappearing", features: Features::DISAPPEARING, setup: |f| { app(f); f.status.history = true; },
             codes: &["coexistence.disappearing_disabled"], stopped: false },
         Case { name: "API live location", features: Features::LIVE_LOCATION, setup: |_| {},
             codes: &["coexistence.live_location_disabled"], stopped: true },
@@ -295,26 +286,25 @@ mod tests {
     #[test]
     fn violation_table() {
         // Every case in one batch, as the host sends them.
-        let facts = CASES
-            .iter()
-            .map(|case| {
-                let mut facts = base();
-                facts.features = case.features;
-                (case.setup)(&mut facts);
-                facts
-            })
-            .collect();
-        let out = evaluate(&Settings::default(), &batch(facts), vec![charged(); CASES.len()]);
+        let facts = CASES.iter().map(|case| {
+            let mut fact = base();
+            fact.features = case.features;
+            (case.setup)(&mut fact);
+            fact
+        });
+        let mut so_far = charged(CASES.len());
+        so_far.notes.push(Note { message: 1, text: "kept".to_owned() });
+        let out = evaluated(&Settings::default(), &batch(facts), so_far);
         assert_eq!(out.len(), CASES.len());
-        for (case, decision) in CASES.iter().zip(out) {
+        for (i, case) in CASES.iter().enumerate() {
             let name = case.name;
-            let codes: Vec<&str> = decision.violations.iter().map(|v| v.code.as_str()).collect();
+            let codes: Vec<&str> = out.violations_of(i).map(|v| v.code.as_str()).collect();
             assert_eq!(codes, case.codes, "{name}");
-            assert_eq!(decision.billable, !case.stopped, "{name}: billable");
+            assert_eq!(out.is_billable(i), !case.stopped, "{name}: billable");
             let pricing = if case.stopped { PricingType::NotBillable } else { PricingType::Regular };
-            assert_eq!(decision.pricing_type, pricing, "{name}: pricing type");
-            assert_eq!(decision.category, BilledCategory::Marketing, "{name}: category untouched");
-            assert_eq!(decision.note, None, "{name}: note untouched");
+            assert_eq!(out.pricing_type_of(i), Some(pricing), "{name}: pricing type");
+            assert_eq!(out.category_of(i), Some(BilledCategory::Marketing), "{name}: category untouched");
+            assert_eq!(out.note_of(i), (i == 1).then_some("kept"), "{name}: note untouched");
         }
     }
 
@@ -322,19 +312,19 @@ mod tests {
     fn each_rule_reports_its_feature_message_and_default_action() {
         let settings = Settings::default();
         for rule in RULES {
-            let mut facts = base();
-            facts.features = rule.flag;
+            let mut fact = base();
+            fact.features = rule.flag;
             if rule.scope == Scope::App {
-                app(&mut facts);
+                app(&mut fact);
             }
-            let mut decision = charged();
-            check(&settings, &facts, &mut decision);
-            let [v] = decision.violations.as_slice() else {
-                panic!("{}: {:?}", rule.code, decision.violations);
+            let out = checked(&settings, &fact);
+            let [v] = out.violations.as_slice() else {
+                panic!("{}: {:?}", rule.code, out.violations);
             };
+            assert_eq!(v.message, 0);
             assert_eq!(v.code, rule.code);
             assert_eq!(v.feature, rule.feature);
-            assert_eq!(v.message, rule.message);
+            assert_eq!(v.text, rule.message);
             assert_eq!(v.action, rule.default_action);
             assert!(rule.code.starts_with("coexistence.") && rule.message.ends_with('.'));
         }
@@ -352,43 +342,58 @@ mod tests {
             let settings =
                 Settings::from_json(&format!(r#"{{"actions": {{"coexistence.view_once_disabled": "{action}"}}}}"#))
                     .unwrap();
-            let mut facts = base();
-            facts.features = Features::VIEW_ONCE;
-            let mut decision = charged();
-            check(&settings, &facts, &mut decision);
-            assert_eq!(decision.violations.len(), 1, "{action}: still recorded");
-            assert_eq!(decision.billable, !stopped, "{action}");
+            let mut fact = base();
+            fact.features = Features::VIEW_ONCE;
+            let out = checked(&settings, &fact);
+            assert_eq!(out.violations.len(), 1, "{action}: still recorded");
+            assert_eq!(out.is_billable(0), !stopped, "{action}");
         }
         // A blocking group rule never changes an app-side decision.
         let settings = Settings::from_json(r#"{"actions": {"coexistence.group_not_mirrored": "block"}}"#).unwrap();
-        let mut facts = base();
-        facts.features = Features::GROUP;
-        app(&mut facts);
-        let mut decision = charged();
-        check(&settings, &facts, &mut decision);
-        assert_eq!(decision.violations[0].action, Action::Block);
-        assert!(decision.billable);
+        let mut fact = base();
+        fact.features = Features::GROUP;
+        app(&mut fact);
+        let out = checked(&settings, &fact);
+        assert_eq!(out.violations[0].action, Action::Block);
+        assert!(out.is_billable(0));
     }
 
     #[test]
     fn earlier_violations_are_kept_and_one_decision_per_fact() {
         let earlier = Violation {
+            message: 1,
             code: "pricing.outside_customer_service_window".to_owned(),
             feature: "customer_service_window".to_owned(),
-            message: "Earlier.".to_owned(),
+            text: "Earlier.".to_owned(),
             action: Action::Block,
         };
         let mut with_feature = base();
         with_feature.features = Features::MM_LITE;
-        let two = batch(vec![base(), with_feature]);
-        let so_far = vec![charged(), Decision { violations: vec![earlier], ..charged() }];
-        let out = evaluate(&Settings::default(), &two, so_far);
-        let codes: Vec<Vec<&str>> =
-            out.iter().map(|d| d.violations.iter().map(|v| v.code.as_str()).collect()).collect();
+        let two = batch([base(), with_feature]);
+        let so_far = Decisions { violations: vec![earlier], ..charged(2) };
+        let out = evaluated(&Settings::default(), &two, so_far);
+        let codes: Vec<Vec<&str>> = (0..2).map(|i| out.violations_of(i).map(|v| v.code.as_str()).collect()).collect();
         assert_eq!(codes, [vec![], vec!["pricing.outside_customer_service_window", "coexistence.mm_lite_ineligible"]]);
         for given in 0..4 {
-            let so_far = (0..given).map(|_| charged()).collect();
-            assert_eq!(evaluate(&Settings::default(), &two, so_far).len(), 2);
+            let out = evaluated(&Settings::default(), &two, charged(given));
+            assert_eq!((out.billable.len(), out.category.len(), out.pricing_type.len()), (2, 2, 2), "{given}");
         }
+    }
+
+    #[test]
+    fn bad_codes_are_checked_as_an_api_send() {
+        // An unknown side and direction read as an API send (see the SDK), so
+        // the API rules apply and a blocking one stops the charge.
+        let mut fact = base();
+        fact.features = Features::MM_LITE | Features::EDIT;
+        let mut batch = batch([fact, fact]);
+        batch.side[0] = 9;
+        batch.direction[0] = 9;
+        batch.features[1] = 0xFF;
+        let out = evaluated(&Settings::default(), &batch, charged(2));
+        let codes: Vec<&str> = out.violations_of(0).map(|v| v.code.as_str()).collect();
+        assert_eq!(codes, ["coexistence.mm_lite_ineligible"]);
+        assert!(!out.is_billable(0));
+        assert_eq!(out.violations_of(1).count(), API_CODES.len());
     }
 }

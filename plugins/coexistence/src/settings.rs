@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::policy::Action;
 use crate::rules::RULES;
+use coexist_plugin_sdk::Action;
 
 /// The action for each rule, in the order of [`RULES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
