@@ -9,9 +9,40 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A phone number in E.164 form: `+` then 8 to 15 digits, no leading zero.
 ///
 /// Meta's `wa_id` is the same digits without the `+`; [`PhoneNumber::from_wa_id`]
-/// accepts that form.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PhoneNumber(Arc<str>);
+/// accepts that form. Equality and hashing use the digits as one integer
+/// (15 digits fit in a `u64`, and no number starts with 0), so looking a
+/// number up never compares strings.
+#[derive(Clone)]
+pub struct PhoneNumber {
+    text: Arc<str>,
+    value: u64,
+}
+
+impl PartialEq for PhoneNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for PhoneNumber {}
+
+impl std::hash::Hash for PhoneNumber {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl PartialOrd for PhoneNumber {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PhoneNumber {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
 
 /// Why a string is not an E.164 phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,18 +61,19 @@ impl PhoneNumber {
     /// Parses `+` followed by digits.
     pub fn parse(s: &str) -> Result<Self, PhoneError> {
         let digits = s.strip_prefix('+').ok_or_else(|| PhoneError::MissingPlus(s.to_owned()))?;
-        Self::check_digits(s, digits)?;
-        Ok(Self(Arc::from(s)))
+        let value = Self::check_digits(s, digits)?;
+        Ok(Self { text: Arc::from(s), value })
     }
 
     /// Parses Meta's `wa_id` / `display_phone_number` form (digits, `+` optional).
     pub fn from_wa_id(s: &str) -> Result<Self, PhoneError> {
         let digits = s.strip_prefix('+').unwrap_or(s);
-        Self::check_digits(s, digits)?;
-        Ok(Self(Arc::from(format!("+{digits}"))))
+        let value = Self::check_digits(s, digits)?;
+        Ok(Self { text: Arc::from(format!("+{digits}")), value })
     }
 
-    fn check_digits(original: &str, digits: &str) -> Result<(), PhoneError> {
+    /// Checks the digits and returns them as an integer.
+    fn check_digits(original: &str, digits: &str) -> Result<u64, PhoneError> {
         if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.is_empty() {
             return Err(PhoneError::NotDigits(original.to_owned()));
         }
@@ -51,35 +83,40 @@ impl PhoneNumber {
         if digits.starts_with('0') {
             return Err(PhoneError::LeadingZero(original.to_owned()));
         }
-        Ok(())
+        Ok(digits.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')))
     }
 
     /// The number with its leading `+`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The digits after `+`.
     pub fn digits(&self) -> &str {
-        &self.0[1..]
+        &self.text[1..]
+    }
+
+    /// The number as a shared string.
+    pub fn shared(&self) -> Arc<str> {
+        self.text.clone()
     }
 }
 
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl fmt::Debug for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PhoneNumber({})", self.0)
+        write!(f, "PhoneNumber({})", self.text)
     }
 }
 
 impl Serialize for PhoneNumber {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(&self.text)
     }
 }
 
@@ -157,7 +194,7 @@ impl UserRef {
     /// [`UserRef::display`] as a shared string: a reference-count bump, no copy.
     pub fn shared(&self) -> Arc<str> {
         match (&self.phone, &self.bsuid) {
-            (Some(p), _) => p.0.clone(),
+            (Some(p), _) => p.shared(),
             (None, Some(b)) => b.0.clone(),
             (None, None) => Arc::from(""),
         }

@@ -17,11 +17,16 @@ use crate::policy::Currency;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rated {
     pub id: Arc<str>,
+    /// The input carries these; results repeat only the id, to stay small.
+    #[serde(skip)]
     pub waba: Arc<str>,
+    #[serde(skip)]
     pub business_number: Arc<str>,
+    #[serde(skip)]
     pub user: Arc<str>,
     pub direction: Direction,
     pub side: Side,
+    #[serde(skip)]
     pub timestamp: DateTime<Utc>,
     pub billable: bool,
     pub category: BilledCategory,

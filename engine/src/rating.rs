@@ -2,6 +2,8 @@
 //! timestamp order, with every batch sent to the plugins in one call.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -62,7 +64,7 @@ impl Rater {
 
     /// Rates `events`; the results come back in input order.
     pub fn rate(&mut self, events: &[Event]) -> Vec<RateOutcome> {
-        let mut groups: HashMap<&WabaId, Vec<usize>> = HashMap::new();
+        let mut groups: FxHashMap<&WabaId, Vec<usize>> = FxHashMap::default();
         for (i, e) in events.iter().enumerate() {
             groups.entry(&e.waba).or_default().push(i);
         }

@@ -1,6 +1,6 @@
 //! `coexist rate`: rate a JSONL file exactly.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use coexist_engine::rating::{RateOutcome, Rater};
 use coexist_engine::report::{round_line, Rounding};
 use coexist_engine::status::StatusBook;
 use rust_decimal::Decimal;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::setup;
 use crate::cli::RateArgs;
@@ -33,7 +34,7 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     let mut errors: Vec<DecodeError> = Vec::new();
     let mut notices = 0usize;
     // WABA → message ids: the first occurrence of an id is rated, repeats are skipped.
-    let mut seen: HashMap<String, HashSet<std::sync::Arc<str>>> = HashMap::new();
+    let mut seen: FxHashMap<String, FxHashSet<std::sync::Arc<str>>> = FxHashMap::default();
     let mut duplicates = 0usize;
     for result in decoded {
         match result {

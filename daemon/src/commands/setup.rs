@@ -1,7 +1,7 @@
 //! Loading policies and plugins from the command line's flags.
 
 use anyhow::Context;
-use coexist_engine::plugin::{Pipeline, PluginRuntime};
+use coexist_engine::plugin::{CompileCache, Pipeline, PluginRuntime};
 use coexist_engine::policy::{Policies, PolicySource};
 
 use crate::cli::PolicyArgs;
@@ -24,6 +24,10 @@ pub fn policies(args: &PolicyArgs) -> anyhow::Result<Policies> {
 
 /// Compiles and configures the pipeline's plugins.
 pub fn pipeline(policies: &Policies) -> anyhow::Result<Pipeline> {
-    let runtime = PluginRuntime::new()?;
+    let mut runtime = PluginRuntime::new()?;
+    // A warm compile cache saves most of the start-up time; without one we compile.
+    if let Some(cache) = CompileCache::default_dir().and_then(|dir| CompileCache::open(&dir).ok()) {
+        runtime = runtime.with_cache(cache);
+    }
     Pipeline::load(&runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")
 }

@@ -6,31 +6,39 @@
 //!  "timestamp":"2026-03-10T10:00:00Z"}
 //! ```
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::timestamp::RawTimestamp;
 use super::{DecodeError, DecodeErrorKind, Direction, Event, Feature, Side, Source, TemplateCategory, WabaId};
 use crate::phone::{parse_user, Bsuid, PhoneNumber};
 
+/// Borrows from the input where it can: a line is decoded without copying
+/// its strings until they are validated.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NormalizedEvent {
-    id: String,
-    waba: String,
-    business_number: String,
-    user: String,
-    #[serde(default)]
-    user_id: Option<String>,
+struct NormalizedEvent<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    waba: Cow<'a, str>,
+    #[serde(borrow)]
+    business_number: Cow<'a, str>,
+    #[serde(borrow)]
+    user: Cow<'a, str>,
+    #[serde(default, borrow)]
+    user_id: Option<Cow<'a, str>>,
     direction: Direction,
     #[serde(default)]
     side: Option<Side>,
-    #[serde(rename = "type")]
-    kind: String,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     #[serde(default)]
     template_category: Option<TemplateCategory>,
     timestamp: RawTimestamp,
-    #[serde(default)]
-    referral: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, borrow)]
+    referral: Option<&'a serde_json::value::RawValue>,
     #[serde(default)]
     features: Vec<Feature>,
 }
@@ -53,7 +61,7 @@ pub fn decode_normalized(text: &str) -> Result<Event, DecodeError> {
     }
 }
 
-impl NormalizedEvent {
+impl NormalizedEvent<'_> {
     fn validate(self) -> Result<Event, DecodeError> {
         if self.id.is_empty() {
             return Err(DecodeError::new(DecodeErrorKind::InvalidValue, "id", "the message id is empty"));
@@ -94,6 +102,13 @@ impl NormalizedEvent {
                 format!("only templates have a category, but `type` is `{}`", self.kind),
             ));
         }
+        if self.referral.is_some_and(|r| !r.get().trim_start().starts_with('{')) {
+            return Err(DecodeError::new(
+                DecodeErrorKind::InvalidValue,
+                "referral",
+                "`referral` must be an object, as in Meta's webhooks",
+            ));
+        }
         let at = self
             .timestamp
             .resolve()
@@ -105,13 +120,13 @@ impl NormalizedEvent {
             (Direction::Inbound, None) => Side::Api,
         };
         Ok(Event {
-            id: self.id.into(),
-            waba: WabaId(self.waba),
+            id: self.id.as_ref().into(),
+            waba: WabaId(self.waba.into_owned()),
             business_number,
             user,
             direction: self.direction,
             side,
-            kind: self.kind,
+            kind: self.kind.into_owned(),
             template_category: self.template_category,
             at,
             referral: self.referral.is_some(),

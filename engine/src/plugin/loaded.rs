@@ -67,7 +67,7 @@ impl LoadedPlugin {
         }
         let digest = sha256_hex(bytes);
         let engine = runtime.engine();
-        let component = Component::new(engine, bytes).map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
+        let component = runtime.compile(bytes).map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
         let iface_name = contract_export(&component, engine, &label)?;
         let iface = component.get_export_index(None, &iface_name).ok_or_else(|| PluginError::Contract {
             plugin: label.clone(),

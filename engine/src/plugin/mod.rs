@@ -8,6 +8,7 @@
 
 mod abi;
 mod bundled;
+mod cache;
 mod error;
 mod loaded;
 mod pipeline;
@@ -15,6 +16,7 @@ mod runtime;
 
 pub use abi::*;
 pub use bundled::{bundled_plugin, BUNDLED_PLUGINS};
+pub use cache::CompileCache;
 pub use error::PluginError;
 pub use loaded::{sha256_hex, LoadedPlugin, PluginSpec, CONTRACT_INTERFACE, CONTRACT_VERSION};
 pub use pipeline::{Pipeline, PluginVersion};

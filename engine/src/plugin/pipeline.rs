@@ -32,7 +32,7 @@ impl Pipeline {
     /// Loads every plugin the pipeline file lists. `base_dir` resolves
     /// relative module paths.
     pub fn load(runtime: &PluginRuntime, file: &PipelineFile, base_dir: Option<&Path>) -> Result<Self, PluginError> {
-        let mut plugins = Vec::with_capacity(file.plugin.len());
+        let mut specs = Vec::with_capacity(file.plugin.len());
         for entry in &file.plugin {
             let settings_json = serde_json::to_string(&entry.settings).map_err(|e| PluginError::Config {
                 plugin: entry.module.clone(),
@@ -44,10 +44,27 @@ impl Pipeline {
                 timeout_ms: entry.timeout_ms,
                 memory_mib: entry.memory_mib,
             };
-            let bytes = read_module(&entry.module, base_dir)?;
-            plugins.push(LoadedPlugin::load(runtime, &bytes, spec)?);
+            specs.push((read_module(&entry.module, base_dir)?, spec));
         }
-        Ok(Self::from_plugins(plugins))
+        // Compiling is the slow part of loading; plugins compile side by side.
+        let loaded: Vec<Result<LoadedPlugin, PluginError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = specs
+                .into_iter()
+                .map(|(bytes, spec)| s.spawn(move || LoadedPlugin::load(runtime, &bytes, spec)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(PluginError::Load {
+                            plugin: "(loader)".into(),
+                            detail: "the loading thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        Ok(Self::from_plugins(loaded.into_iter().collect::<Result<Vec<_>, _>>()?))
     }
 
     /// A pipeline of already-loaded plugins.

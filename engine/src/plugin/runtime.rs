@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter};
 
-use super::PluginError;
+use wasmtime::component::Component;
+
+use super::{CompileCache, PluginError};
 
 /// How long one epoch tick lasts; deadlines are whole ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -27,6 +29,7 @@ const POOL_INSTANCES: u32 = 256;
 #[derive(Clone)]
 pub struct PluginRuntime {
     engine: Engine,
+    cache: Option<CompileCache>,
     _ticker: Arc<Ticker>,
 }
 
@@ -74,11 +77,29 @@ impl PluginRuntime {
                 }
             })
             .map_err(|e| PluginError::Load { plugin: "(engine)".into(), detail: format!("epoch thread: {e}") })?;
-        Ok(Self { engine, _ticker: Arc::new(Ticker(stop)) })
+        Ok(Self { engine, cache: None, _ticker: Arc::new(Ticker(stop)) })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Keeps compiled plugins in `cache`, so later starts skip compiling.
+    pub fn with_cache(mut self, cache: CompileCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Compiles a component, or loads its verified compilation from the cache.
+    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        if let Some(component) = self.cache.as_ref().and_then(|c| c.load(&self.engine, bytes)) {
+            return Ok(component);
+        }
+        let component = Component::new(&self.engine, bytes)?;
+        if let Some(cache) = &self.cache {
+            cache.store(&self.engine, bytes, &component);
+        }
+        Ok(component)
     }
 }
 

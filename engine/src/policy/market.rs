@@ -14,6 +14,20 @@ use crate::phone::UserRef;
 /// The market that prices a message when no prefix matches.
 pub const OTHER_MARKET: &str = "Other";
 
+/// Prefixes this long or shorter are looked up in a dense table.
+const DENSE_DIGITS: usize = 4;
+
+/// Where the prefixes of `len` digits start in the dense table.
+fn dense_offset(len: usize) -> usize {
+    // 10 + 100 + ... for the shorter lengths.
+    (1..len).map(|l| 10usize.pow(l as u32)).sum()
+}
+
+/// The value of a short string of ASCII digits.
+fn digits_value(digits: &str) -> usize {
+    digits.bytes().fold(0usize, |n, b| n * 10 + usize::from(b.wrapping_sub(b'0')))
+}
+
 /// A pricing market name, e.g. `Indonesia` or `Rest of Latin America`.
 pub type Market = Name;
 
@@ -36,6 +50,11 @@ pub struct Placement {
 #[derive(Debug, Clone)]
 pub struct MarketMap {
     by_prefix: HashMap<String, Vec<MarketRow>>,
+    /// For prefixes of up to [`DENSE_DIGITS`] digits: `dense[offset(len) + value]`
+    /// is 1 + the index of the prefix's rows in `groups`, or 0. Looking a
+    /// number up then costs a few array reads, no hashing.
+    dense: Vec<u32>,
+    groups: Vec<Vec<MarketRow>>,
     by_country: HashMap<String, Vec<MarketRow>>,
     longest_prefix: usize,
     other: Market,
@@ -97,10 +116,27 @@ impl MarketMap {
             by_country.entry(row.country).or_default().push(mapped);
         }
         let longest_prefix = by_prefix.keys().map(String::len).max().unwrap_or(0);
+        let mut dense = vec![0u32; dense_offset(DENSE_DIGITS + 1)];
+        let mut groups = Vec::new();
+        for (prefix, rows) in &by_prefix {
+            if prefix.len() <= DENSE_DIGITS {
+                groups.push(rows.clone());
+                dense[dense_offset(prefix.len()) + digits_value(prefix)] = groups.len() as u32;
+            }
+        }
         let other = *interned.entry(OTHER_MARKET.to_owned()).or_insert_with(|| Name::new(OTHER_MARKET));
         let mut markets: Vec<Market> = interned.into_values().collect();
         markets.sort();
-        Ok(Self { by_prefix, by_country, longest_prefix, other, unknown_country: Name::new(""), markets })
+        Ok(Self {
+            by_prefix,
+            dense,
+            groups,
+            by_country,
+            longest_prefix,
+            other,
+            unknown_country: Name::new(""),
+            markets,
+        })
     }
 
     /// Every market name the map can produce, sorted.
@@ -115,8 +151,19 @@ impl MarketMap {
 
     /// Places a phone number (digits after `+`) on `date`, by longest prefix.
     pub fn place_digits(&self, digits: &str, date: NaiveDate) -> Placement {
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Placement { country: self.unknown_country, market: self.other };
+        }
         for len in (1..=self.longest_prefix.min(digits.len())).rev() {
-            if let Some(rows) = self.by_prefix.get(&digits[..len]) {
+            let rows = if len <= DENSE_DIGITS {
+                match self.dense[dense_offset(len) + digits_value(&digits[..len])] {
+                    0 => None,
+                    group => self.groups.get(group as usize - 1),
+                }
+            } else {
+                self.by_prefix.get(&digits[..len])
+            };
+            if let Some(rows) = rows {
                 if let Some(row) = rows.iter().find(|r| r.effective.contains(date)) {
                     return Placement { country: row.country, market: row.market };
                 }
