@@ -16,6 +16,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 
 const WABAS: usize = 4;
 
+// The same allocator as the `coexist` binary, so the numbers match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn setup() -> (Arc<Policies>, Pipeline) {
     let policies = Policies::bundled()
         .and_then(|p| p.with_config_text("bench", &synthetic::profiles_toml(WABAS)))
