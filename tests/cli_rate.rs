@@ -85,3 +85,32 @@ fn a_config_typo_names_file_line_and_key() {
     assert_eq!(code, 2);
     assert!(stderr.contains("typo.toml") && stderr.contains("line 4") && stderr.contains("primary_contry"), "{stderr}");
 }
+
+#[test]
+fn statuses_fold_into_their_messages() {
+    let config = fixtures().join("w1.toml");
+    let file = fixtures().join("statuses.jsonl");
+    let (code, results, stderr) = rate(&["--config", config.to_str().unwrap(), file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let by_id =
+        |id: &str| results.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("{id} missing: {results:?}"));
+    assert_eq!(results.len(), 3, "one result per message, however many statuses: {results:?}");
+
+    let failed = by_id("wamid.F1");
+    assert_eq!(
+        (failed["billable"].as_bool(), failed["cost"].as_str()),
+        (Some(false), Some("0")),
+        "failed is never billable"
+    );
+    assert_eq!(failed["pricing_type"], "not_billable");
+
+    let disputed = by_id("wamid.D1");
+    assert_eq!(disputed["category"], "utility", "our verdict comes from the send record");
+    assert_eq!(disputed["cost"], "0.0014");
+    assert_eq!(disputed["meta_pricing"]["category"], "marketing", "Meta's verdict is kept beside it");
+
+    let fallback = by_id("wamid.S1");
+    assert_eq!(fallback["category"], "marketing", "without a send record, Meta's category rates it");
+    assert_eq!(fallback["cost"], "0.0625");
+    assert!(stderr.contains("1 rated from Meta's pricing alone"), "{stderr}");
+}
