@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use coexist_engine::report::Rounding;
 
 #[derive(Debug, Parser)]
 #[command(name = "coexist", version, about = "WhatsApp billing and Coexistence policy engine")]
@@ -61,7 +62,30 @@ pub struct RateArgs {
     /// Worker threads for decoding and for rating different WABAs (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// How the summary rounds each line to the currency's minor unit.
+    #[arg(long, value_enum, default_value_t = RoundingArg::HalfEven)]
+    pub rounding: RoundingArg,
     /// The events, one JSON object per line; `-` reads stdin.
     #[arg(value_name = "EVENTS.jsonl")]
     pub events: PathBuf,
+}
+
+/// The rounding modes of report lines.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoundingArg {
+    HalfEven,
+    HalfUp,
+    Down,
+    Up,
+}
+
+impl From<RoundingArg> for Rounding {
+    fn from(r: RoundingArg) -> Self {
+        match r {
+            RoundingArg::HalfEven => Rounding::HalfEven,
+            RoundingArg::HalfUp => Rounding::HalfUp,
+            RoundingArg::Down => Rounding::Down,
+            RoundingArg::Up => Rounding::Up,
+        }
+    }
 }

@@ -110,7 +110,7 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
         from_statuses,
         notices,
     )?;
-    summary.write(&mut err_out)?;
+    summary.write(&mut err_out, args.rounding.into())?;
     err_out.flush()?;
     Ok(if errors.is_empty() && rate_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -198,7 +198,7 @@ impl Summary {
         }
     }
 
-    fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+    fn write(&self, w: &mut impl Write, rounding: Rounding) -> std::io::Result<()> {
         writeln!(
             w,
             "{:<9}{:<30}{:<22}{:>10}{:>16}{:>12}{:>12}",
@@ -206,7 +206,7 @@ impl Summary {
         )?;
         for ((currency, category, pricing_type), (count, exact)) in &self.lines {
             let Ok(cur) = coexist_engine::policy::Currency::parse(currency) else { continue };
-            let r = round_line(*exact, cur, Rounding::default());
+            let r = round_line(*exact, cur, rounding);
             writeln!(
                 w,
                 "{currency:<9}{category:<30}{pricing_type:<22}{count:>10}{:>16}{:>12}{:>12}",
