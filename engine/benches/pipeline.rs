@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use coexist_engine::event::{Direction, Features, Side, TemplateCategory};
+use coexist_engine::intern::Name;
+use coexist_engine::phone::{parse_user, PhoneNumber, UserRef};
 use coexist_engine::plugin::{status_bits, Batch, BatchBuilder, Fact, Pipeline, PluginRuntime, WitRegimeSource};
 use coexist_engine::policy::Policies;
 use coexist_engine::policy::PricingModel;
@@ -55,12 +57,14 @@ fn pipeline(c: &mut Criterion) {
 /// facts (fresh instances, `configure`, `evaluate`), as in production.
 fn plugins(c: &mut Criterion) {
     let (_, pipeline) = setup();
-    let users: Vec<String> = (0..BATCH_SIZE).map(|i| format!("+62812{:07}", i * 37)).collect();
+    let users: Vec<UserRef> =
+        (0..BATCH_SIZE).map(|i| parse_user(&format!("+62812{:07}", i * 37)).expect("valid")).collect();
+    let number = PhoneNumber::parse("+622155500000").expect("valid");
     let mut builder = BatchBuilder::default();
     for (i, user) in users.iter().enumerate() {
         let template = [None, Some(TemplateCategory::Marketing), Some(TemplateCategory::Utility)][i % 3];
         builder.push(Fact {
-            business_number: "+622155500000",
+            business_number: &number,
             user,
             kind: if template.is_some() { "template" } else { "text" },
             side: if i % 10 == 9 { Side::App } else { Side::Api },
@@ -69,14 +73,14 @@ fn plugins(c: &mut Criterion) {
             at_ms: 1_773_000_000_000 + i as i64 * 1000,
             local_day: 20_520,
             regime: WitRegimeSource {
-                id: "pmp",
+                id: Name::new("pmp"),
                 model: PricingModel::PerMessage,
                 service_charged: false,
                 utility_in_window_charged: false,
                 free_allowance: 0,
             },
-            recipient_country: "ID",
-            recipient_market: "Indonesia",
+            recipient_country: Name::new("ID"),
+            recipient_market: Name::new("Indonesia"),
             status: if i % 2 == 0 {
                 status_bits::CSW_OPEN | status_bits::COEXISTENCE
             } else {

@@ -96,6 +96,11 @@ impl PhoneNumber {
         &self.text[1..]
     }
 
+    /// The digits as one integer (unique: no number starts with 0).
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+
     /// The number as a shared string.
     pub fn shared(&self) -> Arc<str> {
         self.text.clone()

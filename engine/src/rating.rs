@@ -405,8 +405,8 @@ fn fact_of<'e>(e: &'e Event, p: &'e Prepared<'_>) -> Fact<'e> {
         }
     }
     Fact {
-        business_number: e.business_number.as_str(),
-        user: e.user.display(),
+        business_number: &e.business_number,
+        user: &e.user,
         kind: &e.kind,
         side: e.side,
         direction: e.direction,
@@ -414,14 +414,14 @@ fn fact_of<'e>(e: &'e Event, p: &'e Prepared<'_>) -> Fact<'e> {
         at_ms: at,
         local_day: p.local_day,
         regime: WitRegimeSource {
-            id: &p.regime.id,
+            id: p.regime.id,
             model: p.regime.model,
             service_charged: p.regime.service_charged,
             utility_in_window_charged: p.regime.utility_in_window_charged,
             free_allowance: p.regime.free_allowance,
         },
-        recipient_country: &p.placement.country,
-        recipient_market: &p.placement.market,
+        recipient_country: p.placement.country,
+        recipient_market: p.placement.market,
         status,
         open_conversations: open,
         features: e.features,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use coexist_engine::event::{decode_line, DecodeError, Decoded, Event};
+use coexist_engine::event::{decode_line, DecodeError, Decoded, Event, StatusReport};
 use coexist_engine::rated::Rated;
 use coexist_engine::rating::{RateOutcome, Rater};
 use coexist_engine::report::{round_line, Rounding};
@@ -36,25 +36,22 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     // WABA → message ids: the first occurrence of an id is rated, repeats are skipped.
     let mut seen: FxHashMap<String, FxHashSet<std::sync::Arc<str>>> = FxHashMap::default();
     let mut duplicates = 0usize;
-    for result in decoded {
-        match result {
-            Ok(Decoded { messages, statuses: st, notices: n }) => {
-                for m in messages {
-                    let ids = match seen.get_mut(&m.waba.0) {
-                        Some(ids) => ids,
-                        None => seen.entry(m.waba.0.clone()).or_default(),
-                    };
-                    if ids.insert(m.id.clone()) {
-                        events.push(m);
-                    } else {
-                        duplicates += 1;
-                    }
-                }
-                st.into_iter().for_each(|s| statuses.add(s));
-                notices += n.len();
+    events.reserve(decoded.iter().map(|p| p.messages.len()).sum());
+    for part in decoded {
+        for m in part.messages {
+            let ids = match seen.get_mut(&m.waba.0) {
+                Some(ids) => ids,
+                None => seen.entry(m.waba.0.clone()).or_default(),
+            };
+            if ids.insert(m.id.clone()) {
+                events.push(m);
+            } else {
+                duplicates += 1;
             }
-            Err(errs) => errors.extend(errs),
         }
+        part.statuses.into_iter().for_each(|s| statuses.add(s));
+        notices += part.notices;
+        errors.extend(part.errors);
     }
     let status_count = statuses.len();
     let fallback = statuses.fallback_events(&|waba, id| seen.get(waba).is_some_and(|ids| ids.contains(id)));
@@ -124,17 +121,41 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-/// Decodes every non-blank line, in parallel, keeping line order.
-fn decode_all(text: &str, threads: usize) -> Vec<Result<Decoded, Vec<DecodeError>>> {
+/// What one decoding thread produced, in line order.
+#[derive(Default)]
+struct DecodedPart {
+    messages: Vec<Event>,
+    statuses: Vec<StatusReport>,
+    notices: usize,
+    errors: Vec<DecodeError>,
+}
+
+/// Decodes every non-blank line, in parallel; the parts come back in line order.
+fn decode_all(text: &str, threads: usize) -> Vec<DecodedPart> {
     let lines: Vec<(usize, &str)> =
         text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
     let chunk = lines.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = lines
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|(n, l)| decode_line(*n, l)).collect::<Vec<_>>()))
+            .map(|lines| {
+                s.spawn(move || {
+                    let mut part = DecodedPart { messages: Vec::with_capacity(lines.len()), ..DecodedPart::default() };
+                    for (n, l) in lines {
+                        match decode_line(*n, l) {
+                            Ok(Decoded { messages, statuses, notices }) => {
+                                part.messages.extend(messages);
+                                part.statuses.extend(statuses);
+                                part.notices += notices.len();
+                            }
+                            Err(errors) => part.errors.extend(errors),
+                        }
+                    }
+                    part
+                })
+            })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     })
 }
 

@@ -6,7 +6,11 @@ use wasmtime::component::{ComponentType, Lift, Lower};
 
 use crate::decision::{Action, BilledCategory, Decision, PricingType, Violation};
 
+use rustc_hash::FxHashMap;
+
 use crate::event::{Direction, Feature, Features, Side, TemplateCategory};
+use crate::intern::Name;
+use crate::phone::{PhoneNumber, UserRef};
 use crate::policy::PricingModel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ComponentType, Lower)]
@@ -134,17 +138,17 @@ impl Batch<'_> {
 /// One message's facts, as the host hands them to [`BatchBuilder::push`].
 #[derive(Debug, Clone, Copy)]
 pub struct Fact<'a> {
-    pub business_number: &'a str,
-    pub user: &'a str,
+    pub business_number: &'a PhoneNumber,
+    pub user: &'a UserRef,
     pub kind: &'a str,
     pub side: Side,
     pub direction: Direction,
     pub template_category: Option<TemplateCategory>,
     pub at_ms: i64,
     pub local_day: i32,
-    pub regime: WitRegimeSource<'a>,
-    pub recipient_country: &'a str,
-    pub recipient_market: &'a str,
+    pub regime: WitRegimeSource,
+    pub recipient_country: Name,
+    pub recipient_market: Name,
     /// [`status_bits`].
     pub status: u8,
     /// [`conversation_bits`].
@@ -155,8 +159,8 @@ pub struct Fact<'a> {
 
 /// A regime as the host knows it; the builder turns it into a batch-level entry.
 #[derive(Debug, Clone, Copy)]
-pub struct WitRegimeSource<'a> {
-    pub id: &'a str,
+pub struct WitRegimeSource {
+    pub id: Name,
     pub model: PricingModel,
     pub service_charged: bool,
     pub utility_in_window_charged: bool,
@@ -167,11 +171,16 @@ pub struct WitRegimeSource<'a> {
 #[derive(Debug, Default)]
 pub struct BatchBuilder<'a> {
     symbols: Vec<&'a str>,
-    index: rustc_hash::FxHashMap<&'a str, Symbol>,
+    // Strings are looked up by the cheapest key they have, so interning
+    // rarely compares text: phone numbers by their integer, interned names by
+    // address, anything else by content.
+    by_number: FxHashMap<u64, Symbol>,
+    by_name: FxHashMap<usize, Symbol>,
+    by_text: FxHashMap<&'a str, Symbol>,
     text: String,
     ends: Vec<u32>,
     regimes: Vec<WitRegime>,
-    regime_ids: Vec<&'a str>,
+    regime_ids: Vec<Name>,
     business_number: Vec<Symbol>,
     user: Vec<Symbol>,
     kind: Vec<Symbol>,
@@ -191,14 +200,45 @@ pub struct BatchBuilder<'a> {
 
 impl<'a> BatchBuilder<'a> {
     /// The symbol of `s`, adding it on first sight.
-    fn intern(&mut self, s: &'a str) -> Symbol {
-        if let Some(&sym) = self.index.get(s) {
+    fn add(&mut self, s: &'a str) -> Symbol {
+        self.symbols.push(s);
+        (self.symbols.len() - 1) as Symbol
+    }
+
+    fn intern_text(&mut self, s: &'a str) -> Symbol {
+        if let Some(&sym) = self.by_text.get(s) {
             return sym;
         }
-        let sym = self.symbols.len() as Symbol;
-        self.symbols.push(s);
-        self.index.insert(s, sym);
+        let sym = self.add(s);
+        self.by_text.insert(s, sym);
         sym
+    }
+
+    fn intern_name(&mut self, name: Name) -> Symbol {
+        let key = name.as_str().as_ptr() as usize;
+        if let Some(&sym) = self.by_name.get(&key) {
+            return sym;
+        }
+        let sym = self.add(name.as_str());
+        self.by_name.insert(key, sym);
+        sym
+    }
+
+    fn intern_number(&mut self, number: &'a PhoneNumber) -> Symbol {
+        if let Some(&sym) = self.by_number.get(&number.value()) {
+            return sym;
+        }
+        let sym = self.add(number.as_str());
+        self.by_number.insert(number.value(), sym);
+        sym
+    }
+
+    fn intern_user(&mut self, user: &'a UserRef) -> Symbol {
+        match (&user.phone, &user.bsuid) {
+            (Some(phone), _) => self.intern_number(phone),
+            (None, Some(bsuid)) => self.intern_text(bsuid.as_str()),
+            (None, None) => self.intern_text(""),
+        }
     }
 
     /// Appends one message.
@@ -206,7 +246,7 @@ impl<'a> BatchBuilder<'a> {
         let regime = match self.regime_ids.iter().position(|id| *id == f.regime.id) {
             Some(i) => i as u32,
             None => {
-                let id = self.intern(f.regime.id);
+                let id = self.intern_name(f.regime.id);
                 self.regimes.push(WitRegime {
                     id,
                     model: f.regime.model.into(),
@@ -218,11 +258,11 @@ impl<'a> BatchBuilder<'a> {
                 (self.regimes.len() - 1) as u32
             }
         };
-        let business_number = self.intern(f.business_number);
-        let user = self.intern(f.user);
-        let kind = self.intern(f.kind);
-        let recipient_country = self.intern(f.recipient_country);
-        let recipient_market = self.intern(f.recipient_market);
+        let business_number = self.intern_number(f.business_number);
+        let user = self.intern_user(f.user);
+        let kind = self.intern_text(f.kind);
+        let recipient_country = self.intern_name(f.recipient_country);
+        let recipient_market = self.intern_name(f.recipient_market);
         self.business_number.push(business_number);
         self.user.push(user);
         self.kind.push(kind);
@@ -416,9 +456,9 @@ pub struct PluginInfo {
 mod tests {
     use super::*;
 
-    fn fact<'a>(user: &'a str, regime: &'a str) -> Fact<'a> {
+    fn fact<'a>(number: &'a PhoneNumber, user: &'a UserRef, regime: &str) -> Fact<'a> {
         Fact {
-            business_number: "+6221555000",
+            business_number: number,
             user,
             kind: "text",
             side: Side::Api,
@@ -427,14 +467,14 @@ mod tests {
             at_ms: 7,
             local_day: 1,
             regime: WitRegimeSource {
-                id: regime,
+                id: Name::new(regime),
                 model: PricingModel::PerMessage,
                 service_charged: false,
                 utility_in_window_charged: false,
                 free_allowance: 0,
             },
-            recipient_country: "ID",
-            recipient_market: "Indonesia",
+            recipient_country: Name::new("ID"),
+            recipient_market: Name::new("Indonesia"),
             status: status_bits::CSW_OPEN,
             open_conversations: 0,
             features: [Feature::Edit].into_iter().collect(),
@@ -444,10 +484,14 @@ mod tests {
 
     #[test]
     fn columns_share_symbols_and_regimes() {
+        let number = PhoneNumber::parse("+6221555000").unwrap();
+        let (a, b2) =
+            (crate::phone::parse_user("+6281100001").unwrap(), crate::phone::parse_user("+6281200002").unwrap());
+        let a_again = crate::phone::parse_user("+6281100001").unwrap();
         let mut b = BatchBuilder::default();
-        b.push(fact("+62811", "pmp"));
-        b.push(fact("+62812", "pmp"));
-        b.push(fact("+62811", "pmp-2026-10"));
+        b.push(fact(&number, &a, "pmp"));
+        b.push(fact(&number, &b2, "pmp"));
+        b.push(fact(&number, &a_again, "pmp-2026-10"));
         b.seal();
         let batch = b.batch("W1", "ID");
         assert_eq!(batch.len(), 3);
@@ -458,7 +502,7 @@ mod tests {
             let start = if s == 0 { 0 } else { batch.symbols.ends[s as usize - 1] as usize };
             &batch.symbols.text[start..batch.symbols.ends[s as usize] as usize]
         };
-        assert_eq!(sym(batch.user[1]), "+62812");
+        assert_eq!(sym(batch.user[1]), "+6281200002");
         assert_eq!(sym(batch.recipient_market[0]), "Indonesia");
         assert_eq!(batch.template_category[0], 2, "utility is case 1, plus 1 for none");
         assert_eq!(batch.features[0], 1 << 5, "edit is the sixth flag");
