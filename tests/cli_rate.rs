@@ -114,3 +114,18 @@ fn statuses_fold_into_their_messages() {
     assert_eq!(fallback["cost"], "0.0625");
     assert!(stderr.contains("1 rated from Meta's pricing alone"), "{stderr}");
 }
+
+#[test]
+fn a_pipeline_naming_a_missing_plugin_fails_at_start_and_says_which() {
+    let dir = std::env::temp_dir().join(format!("coexist-cli-policies-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pipeline.toml"), "[[plugin]]\nmodule = \"plugins/ours.wasm\"\n").unwrap();
+    let config = fixtures().join("w1.toml");
+    let table = fixtures().join("foundation-table.jsonl");
+    let (code, results, stderr) =
+        rate(&["--policies", dir.to_str().unwrap(), "--config", config.to_str().unwrap(), table.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(results.is_empty(), "nothing is rated with a broken pipeline");
+    assert!(stderr.contains("plugins/ours.wasm") && stderr.contains("could not be loaded"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
