@@ -62,6 +62,43 @@ impl Rater {
         &self.pipeline
     }
 
+    /// Rates `events` as if they came next, then puts every WABA's state back
+    /// as it was: what a dry run answers.
+    pub fn rate_dry_run(&mut self, events: &[Event]) -> Vec<RateOutcome> {
+        let wabas: Vec<WabaId> = {
+            let mut seen: Vec<&WabaId> = events.iter().map(|e| &e.waba).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.into_iter().cloned().collect()
+        };
+        for waba in &wabas {
+            self.states.entry(waba.clone()).or_default().begin_dry_run();
+        }
+        let out = self.rate(events);
+        for waba in &wabas {
+            if let Some(state) = self.states.get_mut(waba) {
+                state.rollback();
+            }
+        }
+        out
+    }
+
+    /// The state of a WABA, if it has been rated here.
+    pub fn state(&self, waba: &WabaId) -> Option<&WabaState> {
+        self.states.get(waba)
+    }
+
+    /// Takes a WABA's state out; the next event of it starts from nothing
+    /// unless [`Rater::put_state`] brings one back.
+    pub fn take_state(&mut self, waba: &WabaId) -> Option<WabaState> {
+        self.states.remove(waba)
+    }
+
+    /// Sets a WABA's state, e.g. a snapshot to re-rate from.
+    pub fn put_state(&mut self, waba: WabaId, state: WabaState) {
+        self.states.insert(waba, state);
+    }
+
     /// Rates `events`; the results come back in input order.
     pub fn rate(&mut self, events: &[Event]) -> Vec<RateOutcome> {
         let mut groups: FxHashMap<&WabaId, Vec<usize>> = FxHashMap::default();
@@ -148,7 +185,7 @@ impl<'a> Context<'a> {
         events: &[Event],
         mut idx: Vec<usize>,
     ) -> Vec<(usize, RateOutcome)> {
-        let Some(profile) = self.policies.profiles.waba.get(&waba.0) else {
+        let Some(profile) = self.policies.profiles.profile(&waba.0) else {
             let err = RateError::new(
                 "rating.unknown_waba",
                 format!("WABA {waba} has no profile; add a [waba.{waba}] section (currency, timezone, primary_country) to the config file"),
@@ -226,11 +263,14 @@ impl<'a> Context<'a> {
             RateError::new("rating.no_user", "the message names no user: neither a phone number nor a BSUID country")
         })?;
         let month = date.year() * 12 + date.month0() as i32;
+        state.remember_identities(&e.user);
         let resolved = state.identities.resolve(&e.user);
         if let Some(from) = resolved.merged_from {
+            state.remember_all_windows();
             state.merge_users(from, resolved.user);
         }
         let number = state.number_key(&e.business_number);
+        state.remember_window((number, resolved.user));
         let at = e.at.timestamp_millis();
         // API traffic moves windows; app-side and history messages never do.
         let api_traffic = e.side == Side::Api && e.source != Source::History;
@@ -282,6 +322,9 @@ impl<'a> Context<'a> {
                 AllowanceScope::Waba => AllowanceKey::Waba,
                 AllowanceScope::Number => AllowanceKey::Number(number),
             };
+            if allowance_counted {
+                state.remember_allowance((key, month));
+            }
             let counter = state.allowance.entry((key, month)).or_default();
             allowance_used = *counter;
             if allowance_counted {
@@ -322,6 +365,7 @@ impl<'a> Context<'a> {
         let mut tier_position = 0;
         if charged && p.regime.tiered.contains(&decision.category) {
             let column = rate_column(decision.category, p.regime);
+            state.remember_tier((p.placement.market, column, p.month));
             let counter = state.tiers.entry((p.placement.market, column, p.month)).or_default();
             *counter += 1;
             tier_position = *counter;

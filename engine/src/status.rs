@@ -26,7 +26,7 @@ struct Entry {
 }
 
 /// Failure dominates; otherwise the furthest state reached counts.
-fn rank(s: DeliveryStatus) -> u8 {
+pub fn rank(s: DeliveryStatus) -> u8 {
     match s {
         DeliveryStatus::Sent => 0,
         DeliveryStatus::Delivered => 1,
@@ -83,16 +83,36 @@ impl StatusBook {
         let Some(entry) = self.entries.get(&*rated.waba).and_then(|by_id| by_id.get(&*rated.id)) else { return };
         rated.meta_pricing = entry.pricing.clone().map(Box::new);
         if entry.report.status == DeliveryStatus::Failed && rated.direction == Direction::Outbound {
-            rated.billable = false;
-            rated.pricing_type = PricingType::NotBillable;
-            rated.cost = Some(rust_decimal::Decimal::ZERO);
-            rated.unpriced_reason = None;
-            rated.note = Some("delivery failed; a failed message is never billable".to_owned());
+            mark_failed(rated);
         }
     }
 }
 
-fn fallback_event(report: &StatusReport, pricing: Option<&MetaPricing>) -> Event {
+/// The note on a message whose delivery failed.
+pub const FAILED_NOTE: &str = "delivery failed; a failed message is never billable";
+
+/// Makes a rated outbound message not billable because its delivery failed.
+pub fn mark_failed(rated: &mut Rated) {
+    rated.billable = false;
+    rated.pricing_type = PricingType::NotBillable;
+    rated.cost = Some(rust_decimal::Decimal::ZERO);
+    rated.unpriced_reason = None;
+    rated.note = Some(FAILED_NOTE.to_owned());
+}
+
+/// [`mark_failed`] on a result already serialized to JSON (as stored).
+pub fn mark_failed_json(result: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value;
+    result.insert("billable".into(), Value::Bool(false));
+    result.insert("pricing_type".into(), Value::String(PricingType::NotBillable.as_str().to_owned()));
+    result.insert("cost".into(), Value::String("0".to_owned()));
+    result.remove("unpriced_reason");
+    result.insert("note".into(), Value::String(FAILED_NOTE.to_owned()));
+}
+
+/// The send record a status stands in for when no real one exists: outbound
+/// through the API, a template of Meta's `pricing.category` when it names one.
+pub fn fallback_event(report: &StatusReport, pricing: Option<&MetaPricing>) -> Event {
     let category = pricing.and_then(|p| p.category.as_deref()).unwrap_or("service");
     let template_category = match category {
         "marketing" | "marketing_lite" => Some(TemplateCategory::Marketing),

@@ -212,3 +212,21 @@ fn webhook_envelopes_rate_like_records() {
         "a synced history message opens no API window"
     );
 }
+
+/// A dry run answers what a real run would, and leaves no trace: the same
+/// events rated for real afterwards get the same results.
+#[test]
+fn dry_run_matches_the_real_run_and_changes_nothing() {
+    use coexist_engine::synthetic;
+    let start = coexist_engine::event::parse_timestamp("2026-03-01T00:00:00Z").unwrap();
+    let traffic = synthetic::traffic(6_000, 3, 200, start, 11);
+    let mut rater = common::rater(None, &synthetic::profiles_toml(3));
+    let (first, second) = traffic.split_at(3_000);
+    rater.rate(first);
+    let dry_once = rater.rate_dry_run(second);
+    let dry_twice = rater.rate_dry_run(second);
+    let real = rater.rate(second);
+    assert_eq!(dry_once, dry_twice);
+    assert_eq!(dry_once, real);
+    assert!(real.iter().filter_map(|r| r.as_ref().ok()).any(|r| r.cost.is_some_and(|c| !c.is_zero())));
+}

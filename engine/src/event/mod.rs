@@ -1,11 +1,13 @@
 //! Events: the normalized model and the decoders that produce it, from
 //! normalized JSON lines and from Meta webhook envelopes.
 
+mod canonical;
 mod model;
 mod normalized;
 mod timestamp;
 mod webhook;
 
+pub use canonical::to_canonical_json;
 pub use model::*;
 pub use normalized::decode_normalized;
 pub use timestamp::parse_timestamp;

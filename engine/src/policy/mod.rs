@@ -18,7 +18,7 @@ pub use currency::Currency;
 pub use effective::Effective;
 pub use market::{Market, MarketMap, Placement, OTHER_MARKET};
 pub use pipeline::{PipelineFile, PluginEntry, DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS};
-pub use profile::{NumberProfile, ProfileFile, WabaProfile};
+pub use profile::{Limits, NumberProfile, ProfileFile, WabaProfile};
 pub use ratecard::{MarketRates, RateBook, RateCard, RateCardEntry, RATE_COLUMNS};
 pub use regime::{AllowanceScope, PricingModel, Regime, Regimes};
 pub use tiers::{Tier, TierBook, TierSchedule};

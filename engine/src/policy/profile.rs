@@ -54,31 +54,72 @@ fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
         .map_err(|_| serde::de::Error::custom(format!("`{name}` is not an IANA time zone name (e.g. `Asia/Jakarta`)")))
 }
 
-/// The WABA section of a config file.
+/// The config file: WABA profiles, the profile for WABAs it does not list,
+/// and the daemon's request limits.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFile {
     #[serde(default)]
     pub waba: BTreeMap<String, WabaProfile>,
+    /// When set, a WABA without its own `[waba.<id>]` section is rated with
+    /// this profile instead of being refused.
+    #[serde(default)]
+    pub default_waba: Option<WabaProfile>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Request limits of the daemon (`[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Events in one `POST /v1/rate` batch.
+    pub max_batch_events: usize,
+    /// Bytes in one request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_batch_events: 10_000, max_body_bytes: 16 * 1024 * 1024 }
+    }
 }
 
 impl ProfileFile {
     pub fn from_toml(source: &str, text: &str) -> Result<Self, PolicyError> {
         let file: ProfileFile = toml::from_str(text).map_err(|e| PolicyError::toml(source, &e))?;
-        for (id, profile) in &file.waba {
+        let named = file.waba.iter().map(|(id, p)| (format!("waba.{id}"), p));
+        for (section, profile) in named.chain(file.default_waba.iter().map(|p| ("default_waba".to_owned(), p))) {
             let country = &profile.primary_country;
             if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(PolicyError::Invalid(format!(
-                    "{source}: waba.{id}.primary_country `{country}` must be an ISO 3166 alpha-2 code like `ID`"
+                    "{source}: {section}.primary_country `{country}` must be an ISO 3166 alpha-2 code like `ID`"
                 )));
             }
+        }
+        if file.limits.max_batch_events == 0 || file.limits.max_body_bytes < 1024 {
+            return Err(PolicyError::Invalid(format!(
+                "{source}: limits.max_batch_events must be at least 1 and limits.max_body_bytes at least 1024"
+            )));
         }
         Ok(file)
     }
 
-    /// Layers `over` on top of `self`: a WABA defined in both takes `over`'s profile.
+    /// Layers `over` on top of `self`: a WABA defined in both takes `over`'s
+    /// profile; `over`'s default profile and limits win.
     pub fn layer(mut self, over: ProfileFile) -> Self {
         self.waba.extend(over.waba);
+        if over.default_waba.is_some() {
+            self.default_waba = over.default_waba;
+        }
+        if over.limits != Limits::default() {
+            self.limits = over.limits;
+        }
         self
+    }
+
+    /// The profile a WABA is rated with: its own, else the default if one is set.
+    pub fn profile(&self, waba: &str) -> Option<&WabaProfile> {
+        self.waba.get(waba).or(self.default_waba.as_ref())
     }
 }

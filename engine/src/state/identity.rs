@@ -27,6 +27,17 @@ pub struct Resolved {
 }
 
 impl IdentityDirectory {
+    /// Whether [`IdentityDirectory::resolve`] would learn or merge anything.
+    pub fn would_change(&self, user: &UserRef) -> bool {
+        let by_phone = user.phone.as_ref().map(|p| self.phones.get(p).copied());
+        let by_bsuid = user.bsuid.as_ref().map(|b| self.bsuids.get(b).copied());
+        match (by_phone, by_bsuid) {
+            (Some(None), _) | (_, Some(None)) | (None, None) => true,
+            (Some(Some(p)), Some(Some(b))) => p != b,
+            _ => false,
+        }
+    }
+
     /// The user behind `user`, creating or linking as needed.
     pub fn resolve(&mut self, user: &UserRef) -> Resolved {
         let by_phone = user.phone.as_ref().and_then(|p| self.phones.get(p).copied());

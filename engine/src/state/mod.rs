@@ -44,6 +44,20 @@ pub struct WabaState {
     pub tiers: HashMap<(Market, BilledCategory, MonthKey), u64>,
     /// The latest event instant applied, for expiring windows.
     pub high_water_ms: i64,
+    /// Set during a dry run: what to restore afterwards.
+    journal: Option<Box<Journal>>,
+}
+
+/// The values a dry run overwrote, to put back when it ends.
+#[derive(Debug, Clone)]
+struct Journal {
+    windows: Vec<((NumberKey, UserKey), Option<UserWindows>)>,
+    all_windows: Option<HashMap<(NumberKey, UserKey), UserWindows>>,
+    allowance: Vec<((AllowanceKey, MonthKey), Option<u32>)>,
+    tiers: Vec<((Market, BilledCategory, MonthKey), Option<u64>)>,
+    identities: Option<IdentityDirectory>,
+    numbers: usize,
+    high_water_ms: i64,
 }
 
 impl WabaState {
@@ -80,7 +94,97 @@ impl WabaState {
     }
 
     /// Drops windows that can no longer matter, to keep memory flat.
+    /// Does nothing during a dry run, which must leave the state as it was.
     pub fn expire_windows(&mut self, now_ms: i64) {
-        self.windows.retain(|_, w| !w.expired(now_ms));
+        if self.journal.is_none() {
+            self.windows.retain(|_, w| !w.expired(now_ms));
+        }
+    }
+
+    /// Starts recording what changes, so [`WabaState::rollback`] can undo it.
+    pub fn begin_dry_run(&mut self) {
+        self.journal = Some(Box::new(Journal {
+            windows: Vec::new(),
+            all_windows: None,
+            allowance: Vec::new(),
+            tiers: Vec::new(),
+            identities: None,
+            numbers: self.number_names.len(),
+            high_water_ms: self.high_water_ms,
+        }));
+    }
+
+    /// Undoes everything since [`WabaState::begin_dry_run`].
+    pub fn rollback(&mut self) {
+        let Some(j) = self.journal.take() else { return };
+        let j = *j;
+        if let Some(all) = j.all_windows {
+            self.windows = all;
+        } else {
+            for (key, old) in j.windows.into_iter().rev() {
+                match old {
+                    Some(w) => self.windows.insert(key, w),
+                    None => self.windows.remove(&key),
+                };
+            }
+        }
+        for (key, old) in j.allowance.into_iter().rev() {
+            match old {
+                Some(v) => self.allowance.insert(key, v),
+                None => self.allowance.remove(&key),
+            };
+        }
+        for (key, old) in j.tiers.into_iter().rev() {
+            match old {
+                Some(v) => self.tiers.insert(key, v),
+                None => self.tiers.remove(&key),
+            };
+        }
+        if let Some(identities) = j.identities {
+            self.identities = identities;
+        }
+        if self.number_names.len() > j.numbers {
+            self.numbers.retain(|_, k| (*k as usize) < j.numbers);
+            self.number_names.truncate(j.numbers);
+        }
+        self.high_water_ms = j.high_water_ms;
+    }
+
+    /// Before resolving `user`: keeps the directory if resolving would change it.
+    pub(crate) fn remember_identities(&mut self, user: &crate::phone::UserRef) {
+        if let Some(j) = &mut self.journal {
+            if j.identities.is_none() && self.identities.would_change(user) {
+                j.identities = Some(self.identities.clone());
+            }
+        }
+    }
+
+    /// Before merging users: keeps every window (merges are rare).
+    pub(crate) fn remember_all_windows(&mut self) {
+        if let Some(j) = &mut self.journal {
+            if j.all_windows.is_none() {
+                j.all_windows = Some(self.windows.clone());
+            }
+        }
+    }
+
+    pub(crate) fn remember_window(&mut self, key: (NumberKey, UserKey)) {
+        if let Some(j) = &mut self.journal {
+            if j.all_windows.is_none() {
+                j.windows.push((key, self.windows.get(&key).copied()));
+            }
+        }
+    }
+
+    pub(crate) fn remember_allowance(&mut self, key: (AllowanceKey, MonthKey)) {
+        if let Some(j) = &mut self.journal {
+            j.allowance.push((key, self.allowance.get(&key).copied()));
+        }
+    }
+
+    pub(crate) fn remember_tier(&mut self, key: (Market, BilledCategory, MonthKey)) {
+        if let Some(j) = &mut self.journal {
+            j.tiers.push((key, self.tiers.get(&key).copied()));
+        }
     }
 }
