@@ -14,12 +14,33 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: the billing endpoint, Meta webhooks and the ledger over HTTP.
+    ///
+    /// Secrets come from the environment: COEXIST_API_TOKENS (comma-separated bearer
+    /// tokens; without them /v1 is served on loopback only), COEXIST_WEBHOOK_APP_SECRET
+    /// and COEXIST_WEBHOOK_VERIFY_TOKEN. COEXIST_LOG sets the log filter.
+    Serve(ServeArgs),
     /// Rate a JSONL file of events (normalized events or Meta webhook envelopes),
     /// writing one JSON result per message to stdout and a summary to stderr.
     Rate(RateArgs),
     /// Write synthetic mixed traffic (normalized JSON lines) to stdout, for
     /// benchmarks and load tests; `--profiles` writes the WABA profiles it needs.
     Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one; the log says which).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// The ledger database: sqlite://FILE (created if missing) or postgres://...
+    #[arg(long, env = "COEXIST_DATABASE_URL", default_value = "sqlite://coexist.db")]
+    pub database_url: String,
+    /// Worker threads for rating different WABAs (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,10 @@
 
 mod cli;
 mod commands;
+mod ledger;
+mod metrics;
+mod serve;
+mod store;
 
 use std::process::ExitCode;
 

@@ -2,7 +2,7 @@
 
 mod generate;
 mod rate;
-mod setup;
+pub mod setup;
 
 use std::process::ExitCode;
 
@@ -10,6 +10,7 @@ use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => crate::serve::run(args),
         Command::Rate(args) => rate::run(args),
         Command::Generate(args) => generate::run(args),
     }

@@ -1,0 +1,102 @@
+//! The ledger: every rated message lands exactly once, in timestamp order per
+//! WABA, durably before it is acknowledged.
+//!
+//! One committer thread owns the [`Rater`](coexist_engine::rating::Rater) and
+//! is the only writer. Requests queue up; the committer takes every request
+//! waiting (group commit), classifies each message (new, repeat, conflict,
+//! stand-in replaced), rates, writes one transaction, and only then answers.
+//! Late messages re-rate what they affect from a day snapshot of the state;
+//! changed verdicts become a reversal plus a new charge.
+
+mod book;
+mod committer;
+mod rerate;
+mod statuses;
+
+use std::sync::Arc;
+
+use coexist_engine::event::{Event, StatusReport};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+pub use committer::{spawn, CommitterConfig};
+
+/// What a request asks the ledger to do.
+#[derive(Debug)]
+pub enum Submission {
+    /// Send records from `POST /v1/rate`: all or nothing.
+    Rate { events: Vec<Event>, dry_run: bool },
+    /// A Meta webhook delivery: messages and statuses. A message whose id is
+    /// taken by different content is recorded as a conflict and skipped; the
+    /// rest is stored (Meta cannot correct a delivery).
+    Webhook { events: Vec<Event>, statuses: Vec<StatusReport> },
+}
+
+impl Submission {
+    fn len(&self) -> usize {
+        match self {
+            Submission::Rate { events, .. } => events.len(),
+            Submission::Webhook { events, statuses } => events.len() + statuses.len(),
+        }
+    }
+}
+
+/// The answer to a submission.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// One rating result (JSON text) per submitted event, in input order.
+    pub results: Vec<Arc<str>>,
+    /// Events that were repeats of stored ones.
+    pub repeats: usize,
+    /// Statuses recorded.
+    pub statuses: usize,
+    /// Conflicts recorded and skipped (webhooks only).
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A message id that arrived again with different content.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// The index of the event in the request.
+    pub index: usize,
+    pub waba: String,
+    pub id: String,
+    pub stored: serde_json::Value,
+    pub offered: serde_json::Value,
+}
+
+/// Why the ledger refused a submission; nothing of it was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("{} message id(s) were already stored with different content", .0.len())]
+    Conflict(Vec<Conflict>),
+    #[error("WABA {waba} (events[{index}]) has no profile, and the config sets no [default_waba]")]
+    UnknownWaba { index: usize, waba: String },
+    #[error("events[{index}] could not be rated: {message}")]
+    Rating { index: usize, code: &'static str, message: String },
+    #[error("the ledger store failed: {0}")]
+    Store(String),
+    #[error("the ledger is shutting down")]
+    Unavailable,
+}
+
+/// A request and where to send its answer.
+struct Job {
+    submission: Submission,
+    reply: oneshot::Sender<Result<Reply, LedgerError>>,
+}
+
+/// The HTTP side's handle on the committer.
+#[derive(Clone)]
+pub struct Ledger {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Ledger {
+    /// Queues a submission and waits until it is committed (or refused).
+    pub async fn submit(&self, submission: Submission) -> Result<Reply, LedgerError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job { submission, reply: tx }).await.map_err(|_| LedgerError::Unavailable)?;
+        rx.await.map_err(|_| LedgerError::Unavailable)?
+    }
+}

@@ -1,0 +1,500 @@
+//! Rating inside the committer: the in-order fast path, re-rating after late
+//! messages, stand-in replacement, failed deliveries, and dry runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use coexist_engine::event::{decode_normalized, Event, Source, WabaId};
+use coexist_engine::rated::Rated;
+use coexist_engine::rating::RateOutcome;
+use coexist_engine::state::WabaState;
+use coexist_engine::status::{mark_failed, mark_failed_json};
+use serde_json::Value;
+
+use super::book::{day_start, rebuild_from, Book, OrderKey};
+use super::committer::{store_error, Committer, GroupError, Pending};
+use super::statuses::is_failed;
+use super::{LedgerError, Reply, Submission};
+use crate::store::{Changes, EntryRow, EventUpdate, NewEvent, StatusRow, StoredEvent};
+
+/// Why an entry was written.
+const CAUSE_RATED: &str = "rated";
+const CAUSE_LATE: &str = "late_event";
+const CAUSE_STATUS: &str = "status";
+const CAUSE_REPLACED: &str = "send_record";
+
+/// A stored message re-rated after a late one.
+struct Rerated {
+    stored: StoredEvent,
+    event: Event,
+}
+
+impl Committer {
+    /// Rates the group's messages and fills `changes`; returns each pending
+    /// message's result JSON, by pending index.
+    pub(super) fn rate_group(
+        &mut self,
+        pendings: &[Pending],
+        failed_marks: &[(String, String)],
+        statuses: &HashMap<(String, String), StatusRow>,
+        now_ms: i64,
+        changes: &mut Changes,
+    ) -> Result<Vec<Arc<str>>, GroupError> {
+        let mut results: Vec<Arc<str>> = vec![Arc::from(""); pendings.len()];
+        let mut by_waba: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, p) in pendings.iter().enumerate() {
+            by_waba.entry(&p.event.waba.0).or_default().push(i);
+        }
+        for (waba, _) in failed_marks {
+            by_waba.entry(waba).or_default();
+        }
+        let mut fast: Vec<usize> = Vec::new();
+        let mut slow: Vec<(String, Vec<usize>)> = Vec::new();
+        for (waba, idx) in by_waba {
+            self.ensure_book(waba)?;
+            let book = &self.books[waba];
+            let earliest = idx
+                .iter()
+                .flat_map(|&i| {
+                    let p = &pendings[i];
+                    let old = p.replaces.as_ref().map(|s| (s.at_ms, Arc::from(s.id.as_str())));
+                    std::iter::once(p.key()).chain(old)
+                })
+                .min();
+            let late = match (&book.high_water, &earliest) {
+                (Some(hw), Some(first)) => first <= hw,
+                _ => false,
+            };
+            if book.warm && !late {
+                fast.extend(idx);
+            } else if !idx.is_empty() {
+                slow.push((waba.to_owned(), idx));
+            } else if !book.warm {
+                self.ensure_warm(waba)?;
+            }
+        }
+
+        // In order: continue each WABA's state.
+        fast.sort_by_key(|&i| pendings[i].key());
+        let events: Vec<Event> = fast.iter().map(|&i| pendings[i].event.clone()).collect();
+        let outcomes = self.rate_segmented(&events);
+        for (&i, outcome) in fast.iter().zip(outcomes) {
+            let rated = outcome.map_err(|e| rating_error(&pendings[i], e))?;
+            results[i] = self.settle_new(&pendings[i], rated, statuses, now_ms, changes)?;
+        }
+
+        // Late: re-rate from a snapshot (or a rebuild) forward.
+        for (waba, idx) in slow {
+            self.rerate(&waba, pendings, &idx, now_ms, changes, &mut results)?;
+        }
+
+        // Failed deliveries of stored messages: only that message changes.
+        let mut marks: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (waba, id) in failed_marks {
+            marks.entry(waba).or_default().push(id);
+        }
+        for (waba, ids) in marks {
+            let stored = self.block_on(self.store.events_by_id(waba, &ids)).map_err(store_error)?;
+            let seqs: Vec<i64> = stored.iter().map(|s| s.entry_seq).collect();
+            let entries = self.entries(waba, &seqs)?;
+            for s in stored {
+                let Ok(Value::Object(mut result)) = serde_json::from_str::<Value>(&s.result) else { continue };
+                if result.get("direction").and_then(Value::as_str) != Some("outbound") {
+                    continue;
+                }
+                let before = result.clone();
+                mark_failed_json(&mut result);
+                if result == before {
+                    continue;
+                }
+                let Some(old) = entries.get(&s.entry_seq) else { continue };
+                let book = self.books.get_mut(waba).expect("book loaded above");
+                let reversal = old.reversal(book.take_seq(), CAUSE_STATUS, now_ms);
+                let charge = EntryRow {
+                    seq: book.take_seq(),
+                    kind: "charge".into(),
+                    reverses: None,
+                    cause: CAUSE_STATUS.into(),
+                    recorded_ms: now_ms,
+                    billable: 0,
+                    pricing_type: "not_billable".into(),
+                    amount: Some("0".into()),
+                    meta_pricing: statuses.get(&(waba.to_owned(), s.id.clone())).and_then(|r| r.pricing.clone()),
+                    ..old.clone()
+                };
+                let result = Value::Object(result).to_string();
+                changes.updated_events.push(EventUpdate {
+                    waba: waba.to_owned(),
+                    id: s.id.clone(),
+                    at_ms: s.at_ms,
+                    source: s.source.clone(),
+                    body: s.body.clone(),
+                    result,
+                    entry_seq: charge.seq,
+                });
+                changes.entries.push(reversal);
+                changes.entries.push(charge);
+            }
+        }
+        Ok(results)
+    }
+
+    /// Loads a WABA's ledger position on first sight.
+    pub(super) fn ensure_book(&mut self, waba: &str) -> Result<(), GroupError> {
+        if !self.books.contains_key(waba) {
+            let (next_seq, hw) = self.block_on(self.store.waba_cursor(waba)).map_err(store_error)?;
+            let book = Book::new(next_seq, hw.map(|(at, id)| (at, Arc::from(id.as_str()))));
+            if book.warm {
+                self.rater.take_state(&WabaId(waba.to_owned()));
+            }
+            self.books.insert(waba.to_owned(), book);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds a WABA's state from the store (after a restart).
+    pub(super) fn ensure_warm(&mut self, waba: &str) -> Result<(), GroupError> {
+        self.ensure_book(waba)?;
+        let book = &self.books[waba];
+        if book.warm {
+            return Ok(());
+        }
+        let Some((hw_at, _)) = book.high_water.clone() else { return Ok(()) };
+        let from = rebuild_from(hw_at);
+        let stored = self.block_on(self.store.events_since(waba, from)).map_err(store_error)?;
+        let events = decode_stored(&stored)?;
+        self.rater.take_state(&WabaId(waba.to_owned()));
+        if let Some(b) = self.books.get_mut(waba) {
+            b.snapshots.clear();
+        }
+        let outcomes = self.rate_segmented(&events);
+        if let Some(Err(e)) = outcomes.iter().find(|o| o.is_err()) {
+            return Err(GroupError::Store(format!("rebuilding WABA {waba} from the store: {e}")));
+        }
+        if let Some(b) = self.books.get_mut(waba) {
+            b.warm = true;
+        }
+        tracing::info!(waba, events = events.len(), "rebuilt rating state from the store");
+        Ok(())
+    }
+
+    /// Rates events sorted by (timestamp, id), one UTC day at a time, keeping a
+    /// snapshot of each WABA's state at the start of each day.
+    pub(super) fn rate_segmented(&mut self, events: &[Event]) -> Vec<RateOutcome> {
+        let mut out = Vec::with_capacity(events.len());
+        let mut start = 0;
+        while start < events.len() {
+            let day = day_start(events[start].at.timestamp_millis());
+            let end = events[start..]
+                .iter()
+                .position(|e| day_start(e.at.timestamp_millis()) != day)
+                .map_or(events.len(), |n| start + n);
+            let mut wabas: Vec<&WabaId> = events[start..end].iter().map(|e| &e.waba).collect();
+            wabas.sort_unstable();
+            wabas.dedup();
+            for waba in wabas {
+                if let Some(book) = self.books.get_mut(&waba.0) {
+                    let empty = WabaState::default();
+                    book.snapshot(day, self.rater.state(waba).unwrap_or(&empty));
+                }
+            }
+            out.extend(self.rater.rate(&events[start..end]));
+            start = end;
+        }
+        out
+    }
+
+    /// Re-rates a WABA from before its earliest late message to now.
+    fn rerate(
+        &mut self,
+        waba: &str,
+        pendings: &[Pending],
+        idx: &[usize],
+        now_ms: i64,
+        changes: &mut Changes,
+        results: &mut [Arc<str>],
+    ) -> Result<(), GroupError> {
+        let book = &self.books[waba];
+        let earliest: OrderKey = idx
+            .iter()
+            .flat_map(|&i| {
+                let p = &pendings[i];
+                let old = p.replaces.as_ref().map(|s| (s.at_ms, Arc::from(s.id.as_str())));
+                std::iter::once(p.key()).chain(old)
+            })
+            .min()
+            .expect("a late WABA has pending messages");
+        // Stored messages from `compare_from` on may change; earlier ones only
+        // rebuild the state.
+        let late = book.high_water.as_ref().is_some_and(|hw| earliest <= *hw);
+        let compare_from: Option<OrderKey> = late.then(|| earliest.clone());
+        let (base, load_from) = match book.snapshot_before(earliest.0).filter(|_| book.warm) {
+            Some((day, state)) => (state.clone(), *day),
+            None => {
+                let hw_at = book.high_water.as_ref().map_or(earliest.0, |h| h.0);
+                (WabaState::default(), rebuild_from(earliest.0.min(hw_at)))
+            }
+        };
+        let stored = self.block_on(self.store.events_since(waba, load_from)).map_err(store_error)?;
+        let replaced: HashMap<&str, ()> =
+            idx.iter().filter(|&&i| pendings[i].replaces.is_some()).map(|&i| (&*pendings[i].event.id, ())).collect();
+        let stored: Vec<StoredEvent> = stored.into_iter().filter(|s| !replaced.contains_key(s.id.as_str())).collect();
+        let stored_events = decode_stored(&stored)?;
+
+        // Merge stored and new, in (timestamp, id) order.
+        enum Origin {
+            Stored(usize),
+            New(usize),
+        }
+        let mut merged: Vec<(OrderKey, Origin)> = stored
+            .iter()
+            .enumerate()
+            .map(|(k, s)| ((s.at_ms, Arc::from(s.id.as_str())), Origin::Stored(k)))
+            .chain(idx.iter().map(|&i| (pendings[i].key(), Origin::New(i))))
+            .collect();
+        merged.sort_by(|a, b| a.0.cmp(&b.0));
+        let events: Vec<Event> = merged
+            .iter()
+            .map(|(_, o)| match o {
+                Origin::Stored(k) => stored_events[*k].clone(),
+                Origin::New(i) => pendings[*i].event.clone(),
+            })
+            .collect();
+
+        let waba_id = WabaId(waba.to_owned());
+        self.rater.put_state(waba_id, base);
+        if let Some(b) = self.books.get_mut(waba) {
+            b.invalidate_after(load_from);
+        }
+        let outcomes = self.rate_segmented(&events);
+
+        // Stored messages whose verdict may have changed, with their statuses.
+        let mut candidates: Vec<(Rerated, Rated)> = Vec::new();
+        let mut new_results: Vec<(usize, Rated)> = Vec::new();
+        for ((key, origin), outcome) in merged.into_iter().zip(outcomes) {
+            match origin {
+                Origin::New(i) => new_results.push((i, outcome.map_err(|e| rating_error(&pendings[i], e))?)),
+                Origin::Stored(k) if compare_from.as_ref().is_some_and(|c| key >= *c) => {
+                    let rated = outcome.map_err(|e| {
+                        GroupError::Store(format!("re-rating stored message {} of WABA {waba}: {e}", stored[k].id))
+                    })?;
+                    candidates.push((Rerated { stored: stored[k].clone(), event: stored_events[k].clone() }, rated));
+                }
+                Origin::Stored(_) => {}
+            }
+        }
+        let ids: Vec<&str> = candidates
+            .iter()
+            .map(|(r, _)| r.stored.id.as_str())
+            .chain(new_results.iter().filter_map(|(i, _)| pendings[*i].replaces.as_ref().map(|s| s.id.as_str())))
+            .collect();
+        let status_rows: HashMap<String, StatusRow> = self
+            .block_on(self.store.statuses_by_id(waba, &ids))
+            .map_err(store_error)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let mut changed: Vec<(Rerated, Rated, Value)> = Vec::new();
+        for (r, mut rated) in candidates {
+            let status = status_rows.get(&r.stored.id);
+            apply_status(&mut rated, status);
+            let now = serde_json::to_value(&rated).unwrap_or_default();
+            let before: Value = serde_json::from_str(&r.stored.result).unwrap_or_default();
+            if now != before {
+                changed.push((r, rated, now));
+            }
+        }
+        let mut old_seqs: Vec<i64> = changed.iter().map(|(r, _, _)| r.stored.entry_seq).collect();
+        old_seqs.extend(new_results.iter().filter_map(|(i, _)| pendings[*i].replaces.as_ref().map(|s| s.entry_seq)));
+        let old_entries = self.entries(waba, &old_seqs)?;
+
+        let group_statuses: HashMap<(String, String), StatusRow> =
+            status_rows.iter().map(|(id, r)| ((waba.to_owned(), id.clone()), r.clone())).collect();
+        for (i, rated) in new_results {
+            let p = &pendings[i];
+            if let Some(old) = p.replaces.as_ref().and_then(|s| old_entries.get(&s.entry_seq)) {
+                let seq = self.books.get_mut(waba).expect("book").take_seq();
+                changes.entries.push(old.reversal(seq, CAUSE_REPLACED, now_ms));
+            }
+            results[i] = self.settle_new(p, rated, &group_statuses, now_ms, changes)?;
+        }
+        for (r, rated, now) in changed {
+            let Some(old) = old_entries.get(&r.stored.entry_seq) else { continue };
+            let status = status_rows.get(&r.stored.id);
+            let book = self.books.get_mut(waba).expect("book");
+            changes.entries.push(old.reversal(book.take_seq(), CAUSE_LATE, now_ms));
+            let entry = self.entry(&r.event, &rated, status, CAUSE_LATE, now_ms);
+            changes.updated_events.push(EventUpdate {
+                waba: waba.to_owned(),
+                id: r.stored.id.clone(),
+                at_ms: r.stored.at_ms,
+                source: r.stored.source.clone(),
+                body: r.stored.body.clone(),
+                result: now.to_string(),
+                entry_seq: entry.seq,
+            });
+            changes.entries.push(entry);
+        }
+        if let Some(b) = self.books.get_mut(waba) {
+            b.warm = true;
+        }
+        Ok(())
+    }
+
+    /// Records a newly rated message: its charge and its event row (or the
+    /// update of the stand-in it replaces).
+    pub(super) fn settle_new(
+        &mut self,
+        p: &Pending,
+        mut rated: Rated,
+        statuses: &HashMap<(String, String), StatusRow>,
+        now_ms: i64,
+        changes: &mut Changes,
+    ) -> Result<Arc<str>, GroupError> {
+        let waba = p.event.waba.0.clone();
+        let status = statuses.get(&(waba.clone(), p.event.id.to_string()));
+        apply_status(&mut rated, status);
+        let result: Arc<str> = Arc::from(serde_json::to_string(&rated).map_err(store_error)?);
+        let cause = if p.replaces.is_some() { CAUSE_REPLACED } else { CAUSE_RATED };
+        let entry = self.entry(&p.event, &rated, status, cause, now_ms);
+        let at_ms = p.event.at.timestamp_millis();
+        let source = source_name(p.event.source).to_owned();
+        if p.replaces.is_some() {
+            changes.updated_events.push(EventUpdate {
+                waba: waba.clone(),
+                id: p.event.id.to_string(),
+                at_ms,
+                source,
+                body: p.body.clone(),
+                result: result.to_string(),
+                entry_seq: entry.seq,
+            });
+        } else {
+            changes.new_events.push(NewEvent {
+                waba: waba.clone(),
+                id: p.event.id.to_string(),
+                at_ms,
+                source,
+                body: p.body.clone(),
+                result: result.to_string(),
+                entry_seq: entry.seq,
+            });
+        }
+        changes.entries.push(entry);
+        if let Some(book) = self.books.get_mut(&waba) {
+            let key = p.key();
+            if book.high_water.as_ref().is_none_or(|hw| key > *hw) {
+                book.high_water = Some(key);
+            }
+        }
+        Ok(result)
+    }
+
+    /// A charge for a rated message, taking the next sequence number.
+    fn entry(&mut self, e: &Event, r: &Rated, status: Option<&StatusRow>, cause: &str, now_ms: i64) -> EntryRow {
+        let seq = self.books.get_mut(&e.waba.0).map_or(0, Book::take_seq);
+        EntryRow {
+            waba: e.waba.0.clone(),
+            seq,
+            id: e.id.to_string(),
+            kind: "charge".into(),
+            reverses: None,
+            cause: cause.into(),
+            at_ms: e.at.timestamp_millis(),
+            recorded_ms: now_ms,
+            business_number: e.business_number.as_str().to_owned(),
+            billable: i64::from(r.billable),
+            category: r.category.as_str().to_owned(),
+            pricing_type: r.pricing_type.as_str().to_owned(),
+            market: r.market.to_string(),
+            country: r.country.to_string(),
+            currency: r.currency.to_string(),
+            amount: r.cost.map(|c| c.normalize().to_string()),
+            regime: r.regime.to_string(),
+            rate_card: r.rate_card.map(|c| c.to_string()),
+            tier: r.tier.map(|t| t.to_string()),
+            plugin_set: self.plugin_set.0.clone(),
+            meta_pricing: status.and_then(|s| s.pricing.clone()),
+        }
+    }
+
+    /// Ledger entries by seq.
+    fn entries(&self, waba: &str, seqs: &[i64]) -> Result<HashMap<i64, EntryRow>, GroupError> {
+        if seqs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self.block_on(self.store.entries_by_seq(waba, seqs)).map_err(store_error)?;
+        Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
+    }
+
+    /// Rates a dry-run submission against the current state, leaving no trace.
+    pub(super) fn dry_run(&mut self, submission: &Submission) -> Result<Reply, LedgerError> {
+        let Submission::Rate { events, .. } = submission else { return Ok(Reply::default()) };
+        for (index, e) in events.iter().enumerate() {
+            if self.rater.policies().profiles.profile(&e.waba.0).is_none() {
+                return Err(LedgerError::UnknownWaba { index, waba: e.waba.0.clone() });
+            }
+        }
+        let mut wabas: Vec<&str> = events.iter().map(|e| e.waba.0.as_str()).collect();
+        wabas.sort_unstable();
+        wabas.dedup();
+        for waba in wabas {
+            self.ensure_warm(waba).map_err(|e| match e {
+                GroupError::Store(m) => LedgerError::Store(m),
+                GroupError::Rating { index, code, message, .. } => LedgerError::Rating { index, code, message },
+            })?;
+        }
+        let outcomes = self.rater.rate_dry_run(events);
+        let mut reply = Reply { results: Vec::with_capacity(events.len()), ..Reply::default() };
+        for (index, o) in outcomes.into_iter().enumerate() {
+            let rated = o.map_err(|e| LedgerError::Rating { index, code: e.code, message: e.message })?;
+            reply.results.push(Arc::from(serde_json::to_string(&rated).unwrap_or_default()));
+        }
+        Ok(reply)
+    }
+}
+
+/// A failed delivery makes an outbound message not billable.
+fn apply_status(rated: &mut Rated, status: Option<&StatusRow>) {
+    if status.is_some_and(is_failed) && rated.direction == coexist_engine::event::Direction::Outbound {
+        mark_failed(rated);
+    }
+}
+
+fn rating_error(p: &Pending, e: coexist_engine::rated::RateError) -> GroupError {
+    let (job, index) = p.slots.first().copied().unwrap_or((0, 0));
+    GroupError::Rating { job, index, code: e.code, message: e.message }
+}
+
+/// Decodes stored bodies back into events.
+fn decode_stored(stored: &[StoredEvent]) -> Result<Vec<Event>, GroupError> {
+    stored
+        .iter()
+        .map(|s| {
+            let mut e = decode_normalized(&s.body)
+                .map_err(|err| GroupError::Store(format!("stored message {} does not decode: {err}", s.id)))?;
+            e.source = parse_source(&s.source);
+            Ok(e)
+        })
+        .collect()
+}
+
+pub fn source_name(s: Source) -> &'static str {
+    match s {
+        Source::Record => "record",
+        Source::Webhook => "webhook",
+        Source::Echo => "echo",
+        Source::History => "history",
+        Source::Status => "status",
+    }
+}
+
+fn parse_source(s: &str) -> Source {
+    match s {
+        "webhook" => Source::Webhook,
+        "echo" => Source::Echo,
+        "history" => Source::History,
+        "status" => Source::Status,
+        _ => Source::Record,
+    }
+}

@@ -1,0 +1,70 @@
+//! Prometheus metrics: requests, latencies, events rated by outcome, plugin
+//! errors, and the committer's group sizes and commit times.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::store::EntryRow;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns its handle.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+    let handle = PrometheusBuilder::new().set_buckets(&seconds)?.install_recorder()?;
+    metrics::describe_counter!("coexist_http_requests_total", "HTTP requests by route and status");
+    metrics::describe_histogram!("coexist_http_request_duration_seconds", "HTTP request latency by route");
+    metrics::describe_counter!("coexist_events_rated_total", "Ledger entries written, by outcome");
+    metrics::describe_counter!("coexist_plugin_errors_total", "Messages a plugin failed to decide, by error code");
+    metrics::describe_counter!("coexist_conflicts_total", "Message ids reused with different content");
+    metrics::describe_histogram!("coexist_commit_group_events", "Events per group commit");
+    metrics::describe_histogram!("coexist_commit_duration_seconds", "Time to rate and durably write one group");
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
+    metrics::counter!("coexist_http_requests_total", &labels).increment(1);
+    metrics::histogram!("coexist_http_request_duration_seconds", "route" => route.to_owned())
+        .record(elapsed.as_secs_f64());
+}
+
+/// Counts written entries: charges by billable or free, and reversals.
+pub fn rated(entries: &[EntryRow]) {
+    let (mut billable, mut free, mut reversals) = (0u64, 0u64, 0u64);
+    for e in entries {
+        match (e.kind.as_str(), e.billable) {
+            ("reversal", _) => reversals += 1,
+            (_, 0) => free += 1,
+            _ => billable += 1,
+        }
+    }
+    for (outcome, n) in [("billable", billable), ("free", free), ("reversal", reversals)] {
+        if n > 0 {
+            metrics::counter!("coexist_events_rated_total", "outcome" => outcome).increment(n);
+        }
+    }
+}
+
+pub fn plugin_error(code: &'static str) {
+    metrics::counter!("coexist_plugin_errors_total", "code" => code).increment(1);
+}
+
+pub fn conflicts(n: usize) {
+    if n > 0 {
+        metrics::counter!("coexist_conflicts_total").increment(n as u64);
+    }
+}
+
+pub fn group_size(events: usize) {
+    metrics::histogram!("coexist_commit_group_events").record(events as f64);
+}
+
+pub fn commit_latency(d: Duration) {
+    metrics::histogram!("coexist_commit_duration_seconds").record(d.as_secs_f64());
+}

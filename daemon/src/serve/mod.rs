@@ -1,0 +1,161 @@
+//! `coexist serve`: the HTTP daemon.
+
+mod auth;
+mod error;
+mod openapi;
+mod params;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use coexist_engine::policy::Limits;
+use coexist_engine::rating::Rater;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use error::ApiError;
+
+use crate::cli::ServeArgs;
+use crate::commands::setup;
+use crate::ledger::{self, CommitterConfig, Ledger};
+use crate::store::Store;
+
+/// Secrets, from the environment.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// Bearer tokens for `/v1` (`COEXIST_API_TOKENS`, comma-separated).
+    pub api_tokens: Vec<String>,
+    /// Meta app secret for `X-Hub-Signature-256` (`COEXIST_WEBHOOK_APP_SECRET`).
+    pub webhook_app_secret: Option<String>,
+    /// The verify token of the subscription handshake (`COEXIST_WEBHOOK_VERIFY_TOKEN`).
+    pub webhook_verify_token: Option<String>,
+}
+
+impl Secrets {
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        Self {
+            api_tokens: var("COEXIST_API_TOKENS")
+                .map(|v| v.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            webhook_app_secret: var("COEXIST_WEBHOOK_APP_SECRET"),
+            webhook_verify_token: var("COEXIST_WEBHOOK_VERIFY_TOKEN"),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Ledger,
+    pub store: Store,
+    pub secrets: Arc<Secrets>,
+    pub limits: Limits,
+    pub metrics: PrometheusHandle,
+    pub plugins: Arc<Vec<String>>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COEXIST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let secrets = Secrets::from_env();
+    let listen: SocketAddr =
+        args.listen.parse().with_context(|| format!("--listen {} is not an address", args.listen))?;
+    if secrets.api_tokens.is_empty() && !listen.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to serve /v1 on {listen} without authentication: set COEXIST_API_TOKENS \
+             (comma-separated bearer tokens), or listen on a loopback address such as 127.0.0.1"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("coexist-http").build()?;
+    runtime.block_on(serve(args, listen, secrets))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow::Result<()> {
+    let metrics = crate::metrics::install()?;
+    let policies = Arc::new(setup::policies(&args.policy)?);
+    let limits = policies.profiles.limits;
+    let pipeline = setup::pipeline(&policies)?;
+    let plugins = pipeline.versions().iter().map(|v| format!("{}@{}", v.name, v.version)).collect();
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let rater = Rater::new(policies, pipeline).with_threads(threads);
+    let store = Store::open(&args.database_url).await?;
+    tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
+    let ledger = ledger::spawn(store.clone(), rater, tokio::runtime::Handle::current(), CommitterConfig::default())?;
+    let state = AppState { ledger, store, secrets: Arc::new(secrets), limits, metrics, plugins: Arc::new(plugins) };
+    if state.secrets.api_tokens.is_empty() {
+        tracing::warn!("COEXIST_API_TOKENS is not set: /v1 is open to anyone who can reach this loopback address");
+    }
+    if state.secrets.webhook_app_secret.is_none() {
+        tracing::warn!("COEXIST_WEBHOOK_APP_SECRET is not set: POST /v1/webhooks/meta refuses every delivery");
+    }
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!("listening on http://{bound}");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.limits.max_body_bytes;
+    let protected = Router::new()
+        .route("/v1/rate", post(routes::rate::rate))
+        .route("/v1/ledger", get(routes::ledger::ledger))
+        .route("/v1/usage", get(routes::usage::usage))
+        .route("/v1/reconciliation", get(routes::reconciliation::reconciliation))
+        .route("/v1/conflicts", get(routes::ledger::conflicts))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let open = Router::new()
+        .route("/v1/webhooks/meta", get(routes::webhooks::verify).post(routes::webhooks::receive))
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .route("/metrics", get(routes::ops::metrics))
+        .route("/openapi.json", get(routes::ops::openapi));
+    protected
+        .merge(open)
+        .fallback(routes::ops::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(track))
+        .with_state(state)
+}
+
+/// Counts and times every request by its route template.
+async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let response = next.run(request).await;
+    crate::metrics::request(&method, &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

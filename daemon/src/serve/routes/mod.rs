@@ -1,0 +1,8 @@
+//! One module per endpoint group.
+
+pub mod ledger;
+pub mod ops;
+pub mod rate;
+pub mod reconciliation;
+pub mod usage;
+pub mod webhooks;

@@ -1,0 +1,404 @@
+//! The durable store: SQLite (default) or PostgreSQL through sqlx's `Any`
+//! driver, with one set of migrations and one text per query for both.
+//!
+//! Only the committer writes (see [`crate::ledger`]); HTTP handlers read.
+
+mod rows;
+mod write;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
+
+pub use rows::*;
+pub use write::{Changes, ConflictRow, EventUpdate, NewEvent};
+
+/// Which server is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Rows per multi-row statement or `IN (...)` list: far below both servers'
+/// parameter limits (32,766 for SQLite, 65,535 for PostgreSQL).
+pub const CHUNK: usize = 400;
+
+/// A pool on the ledger database, migrated.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and runs the migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("--database-url must start with sqlite:// or postgres://, not `{url}`");
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .with_context(|| format!("parsing database url {}", redact(&url)))?
+            .disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; FULL makes each
+                        // commit durable before the daemon acknowledges it.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA cache_size = -65536",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&url)))?;
+        MIGRATOR.run(&pool).await.context("running migrations")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        match self.pool.acquire().await {
+            Ok(mut conn) => conn.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// The stored events of a WABA among `ids`.
+    pub async fn events_by_id(&self, waba: &str, ids: &[&str]) -> anyhow::Result<Vec<StoredEvent>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, at_ms, source, body, result, entry_seq FROM events WHERE waba = $1 AND id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
+            for id in chunk {
+                q = q.bind((*id).to_owned());
+            }
+            out.extend(
+                q.fetch_all(&self.pool).await?.iter().map(StoredEvent::from_row).collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The stored events of a WABA at or after `from_ms`, in (timestamp, id) order.
+    pub async fn events_since(&self, waba: &str, from_ms: i64) -> anyhow::Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, source, body, result, entry_seq FROM events WHERE waba = $1 AND at_ms >= $2",
+        )
+        .bind(waba.to_owned())
+        .bind(from_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows.iter().map(StoredEvent::from_row).collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+        Ok(out)
+    }
+
+    /// The status rows of a WABA among `ids`.
+    pub async fn statuses_by_id(&self, waba: &str, ids: &[&str]) -> anyhow::Result<Vec<StatusRow>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE waba = $1 AND id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
+            for id in chunk {
+                q = q.bind((*id).to_owned());
+            }
+            out.extend(q.fetch_all(&self.pool).await?.iter().map(StatusRow::from_row).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(out)
+    }
+
+    /// Ledger entries of a WABA by sequence number.
+    pub async fn entries_by_seq(&self, waba: &str, seqs: &[i64]) -> anyhow::Result<Vec<EntryRow>> {
+        let mut out = Vec::new();
+        for chunk in seqs.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger WHERE waba = $1 AND seq IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
+            for seq in chunk {
+                q = q.bind(*seq);
+            }
+            out.extend(q.fetch_all(&self.pool).await?.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(out)
+    }
+
+    /// Where a WABA's ledger stands: the next sequence number and the latest
+    /// stored event as (timestamp, id).
+    pub async fn waba_cursor(&self, waba: &str) -> anyhow::Result<(i64, Option<(i64, String)>)> {
+        let next: Option<i64> = sqlx::query("SELECT MAX(seq) FROM ledger WHERE waba = $1")
+            .bind(waba.to_owned())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let latest: Option<i64> = sqlx::query("SELECT MAX(at_ms) FROM events WHERE waba = $1")
+            .bind(waba.to_owned())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let high_water = match latest {
+            Some(at) => {
+                let ids = sqlx::query("SELECT id FROM events WHERE waba = $1 AND at_ms = $2")
+                    .bind(waba.to_owned())
+                    .bind(at)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut max: Option<String> = None;
+                for row in &ids {
+                    let id: String = row.try_get(0)?;
+                    if max.as_ref().is_none_or(|m| id > *m) {
+                        max = Some(id);
+                    }
+                }
+                max.map(|id| (at, id))
+            }
+            None => None,
+        };
+        Ok((next.map_or(1, |n| n + 1), high_water))
+    }
+
+    /// Ledger entries in (WABA, seq) order after `after`, for paging.
+    pub async fn ledger_page(&self, filter: &LedgerFilter, limit: i64) -> anyhow::Result<Vec<EntryRow>> {
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM ledger WHERE at_ms >= $1 AND at_ms < $2");
+        let mut n = 3;
+        if filter.waba.is_some() {
+            sql.push_str(&format!(" AND waba = ${n}"));
+            n += 1;
+        }
+        if filter.after.is_some() {
+            sql.push_str(&format!(" AND (waba > ${n} OR (waba = ${n} AND seq > ${}))", n + 1));
+            n += 2;
+        }
+        sql.push_str(&format!(" ORDER BY waba, seq LIMIT ${n}"));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(filter.from_ms).bind(filter.to_ms);
+        if let Some(w) = &filter.waba {
+            q = q.bind(w.clone());
+        }
+        if let Some((w, seq)) = &filter.after {
+            q = q.bind(w.clone()).bind(*seq);
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Every entry in the window, for aggregation.
+    pub async fn entries_between(&self, waba: Option<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Vec<EntryRow>> {
+        let rows = match waba {
+            Some(w) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM ledger WHERE waba = $1 AND at_ms >= $2 AND at_ms < $3"
+                )))
+                .bind(w.to_owned())
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM ledger WHERE at_ms >= $1 AND at_ms < $2"
+                )))
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Live entries (each message's current charge) joined with Meta's pricing,
+    /// for messages in the window that have a status with pricing.
+    pub async fn priced_live_entries(
+        &self,
+        waba: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> anyhow::Result<Vec<(EntryRow, String)>> {
+        let cols = ENTRY_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect::<Vec<_>>().join(", ");
+        let base = format!(
+            "SELECT {cols}, s.pricing FROM events e \
+             JOIN ledger l ON l.waba = e.waba AND l.seq = e.entry_seq \
+             JOIN statuses s ON s.waba = e.waba AND s.id = e.id \
+             WHERE s.pricing IS NOT NULL AND e.at_ms >= $1 AND e.at_ms < $2"
+        );
+        let rows = match waba {
+            Some(w) => {
+                sqlx::query(AssertSqlSafe(format!("{base} AND e.waba = $3 ORDER BY l.waba, l.seq")))
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(w.to_owned())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!("{base} ORDER BY l.waba, l.seq")))
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                let pricing: String = r.try_get("pricing")?;
+                Ok((EntryRow::from_row(r)?, pricing))
+            })
+            .collect()
+    }
+
+    /// The plugins of each plugin set.
+    pub async fn plugin_sets(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT plugin_set, plugins FROM plugin_sets").fetch_all(&self.pool).await?;
+        rows.iter().map(|r: &AnyRow| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Recorded conflicts, newest first: (waba, id, received_ms, stored, offered).
+    pub async fn conflicts(&self, waba: Option<&str>, limit: i64) -> anyhow::Result<Vec<ConflictRecord>> {
+        let rows = match waba {
+            Some(w) => {
+                sqlx::query(
+                    "SELECT waba, id, received_ms, stored_body, offered_body FROM conflicts WHERE waba = $1 \
+                     ORDER BY received_ms DESC LIMIT $2",
+                )
+                .bind(w.to_owned())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT waba, id, received_ms, stored_body, offered_body FROM conflicts ORDER BY received_ms DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(ConflictRecord {
+                    waba: r.try_get(0)?,
+                    id: r.try_get(1)?,
+                    received_ms: r.try_get(2)?,
+                    stored: r.try_get(3)?,
+                    offered: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A recorded conflict.
+#[derive(Debug, Clone)]
+pub struct ConflictRecord {
+    pub waba: String,
+    pub id: String,
+    pub received_ms: i64,
+    pub stored: String,
+    pub offered: String,
+}
+
+/// What `GET /v1/ledger` selects.
+#[derive(Debug, Clone)]
+pub struct LedgerFilter {
+    pub waba: Option<String>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Entries strictly after this (WABA, seq).
+    pub after: Option<(String, i64)>,
+}
+
+/// `$first, $first+1, ...` for `count` parameters.
+pub fn placeholders(first: usize, count: usize) -> String {
+    let mut s = String::with_capacity(count * 5);
+    for i in 0..count {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(first + i).to_string());
+    }
+    s
+}
+
+/// A database URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_redaction() {
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://coexist.db"), "sqlite://coexist.db");
+    }
+}

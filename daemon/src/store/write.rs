@@ -1,0 +1,202 @@
+//! The committer's one transaction per group of requests.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe};
+
+use super::{placeholders, EntryRow, StatusRow, Store, CHUNK};
+
+/// A new event row.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub waba: String,
+    pub id: String,
+    pub at_ms: i64,
+    pub source: String,
+    pub body: String,
+    pub result: String,
+    pub entry_seq: i64,
+}
+
+/// A stored event whose live entry (and, for a replaced stand-in, content) moved.
+#[derive(Debug, Clone)]
+pub struct EventUpdate {
+    pub waba: String,
+    pub id: String,
+    pub at_ms: i64,
+    pub source: String,
+    pub body: String,
+    pub result: String,
+    pub entry_seq: i64,
+}
+
+/// A recorded conflict.
+#[derive(Debug, Clone)]
+pub struct ConflictRow {
+    pub waba: String,
+    pub id: String,
+    pub stored_body: String,
+    pub offered_body: String,
+}
+
+/// Everything one group writes, atomically.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub new_events: Vec<NewEvent>,
+    pub updated_events: Vec<EventUpdate>,
+    pub entries: Vec<EntryRow>,
+    pub statuses: Vec<(String, StatusRow)>,
+    pub conflicts: Vec<ConflictRow>,
+    pub plugin_sets: Vec<(String, String)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.new_events.is_empty()
+            && self.updated_events.is_empty()
+            && self.entries.is_empty()
+            && self.statuses.is_empty()
+            && self.conflicts.is_empty()
+            && self.plugin_sets.is_empty()
+    }
+}
+
+impl Store {
+    /// Writes a group in one transaction; returns once it is durable.
+    pub async fn commit(&self, changes: &Changes, now_ms: i64) -> anyhow::Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for (key, plugins) in &changes.plugin_sets {
+            sqlx::query(
+                "INSERT INTO plugin_sets (plugin_set, plugins) VALUES ($1, $2) ON CONFLICT (plugin_set) DO NOTHING",
+            )
+            .bind(key.clone())
+            .bind(plugins.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in changes.new_events.chunks(CHUNK) {
+            let sql = multi_row_insert(
+                "INSERT INTO events (waba, id, at_ms, source, body, result, entry_seq, received_ms) VALUES ",
+                8,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.waba.clone())
+                    .bind(e.id.clone())
+                    .bind(e.at_ms)
+                    .bind(e.source.clone())
+                    .bind(e.body.clone())
+                    .bind(e.result.clone())
+                    .bind(e.entry_seq)
+                    .bind(now_ms);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for u in &changes.updated_events {
+            sqlx::query(
+                "UPDATE events SET at_ms = $3, source = $4, body = $5, result = $6, entry_seq = $7 WHERE waba = $1 AND id = $2",
+            )
+            .bind(u.waba.clone())
+            .bind(u.id.clone())
+            .bind(u.at_ms)
+            .bind(u.source.clone())
+            .bind(u.body.clone())
+            .bind(u.result.clone())
+            .bind(u.entry_seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in changes.entries.chunks(CHUNK) {
+            let sql = multi_row_insert(
+                "INSERT INTO ledger (waba, seq, id, kind, reverses, cause, at_ms, recorded_ms, business_number, billable, \
+                 category, pricing_type, market, country, currency, amount, regime, rate_card, tier, plugin_set, meta_pricing) VALUES ",
+                21,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for e in chunk {
+                q = bind_entry(q, e);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for (waba, s) in &changes.statuses {
+            sqlx::query(
+                "INSERT INTO statuses (waba, id, business_number, recipient, recipient_id, status, status_at_ms, first_at_ms, \
+                 pricing, pricing_rank, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (waba, id) DO UPDATE SET business_number = $3, recipient = $4, recipient_id = $5, status = $6, \
+                 status_at_ms = $7, first_at_ms = $8, pricing = $9, pricing_rank = $10, updated_ms = $11",
+            )
+            .bind(waba.clone())
+            .bind(s.id.clone())
+            .bind(s.business_number.clone())
+            .bind(s.recipient.clone())
+            .bind(s.recipient_id.clone())
+            .bind(s.status.clone())
+            .bind(s.status_at_ms)
+            .bind(s.first_at_ms)
+            .bind(s.pricing.clone())
+            .bind(s.pricing_rank)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for c in &changes.conflicts {
+            sqlx::query(
+                "INSERT INTO conflicts (waba, id, received_ms, stored_body, offered_body) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(c.waba.clone())
+            .bind(c.id.clone())
+            .bind(now_ms)
+            .bind(c.stored_body.clone())
+            .bind(c.offered_body.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn bind_entry(q: Query<'static, Any, AnyArguments>, e: &EntryRow) -> Query<'static, Any, AnyArguments> {
+    q.bind(e.waba.clone())
+        .bind(e.seq)
+        .bind(e.id.clone())
+        .bind(e.kind.clone())
+        .bind(e.reverses)
+        .bind(e.cause.clone())
+        .bind(e.at_ms)
+        .bind(e.recorded_ms)
+        .bind(e.business_number.clone())
+        .bind(e.billable)
+        .bind(e.category.clone())
+        .bind(e.pricing_type.clone())
+        .bind(e.market.clone())
+        .bind(e.country.clone())
+        .bind(e.currency.clone())
+        .bind(e.amount.clone())
+        .bind(e.regime.clone())
+        .bind(e.rate_card.clone())
+        .bind(e.tier.clone())
+        .bind(e.plugin_set.clone())
+        .bind(e.meta_pricing.clone())
+}
+
+/// `head` followed by `rows` groups of `columns` numbered placeholders.
+fn multi_row_insert(head: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * columns * 6);
+    sql.push_str(head);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&placeholders(1 + r * columns, columns));
+        sql.push(')');
+    }
+    sql
+}
