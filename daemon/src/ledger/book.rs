@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use coexist_engine::state::WabaState;
 
 /// Where an event sits in its WABA's order: (timestamp ms, message id).
@@ -61,6 +62,11 @@ impl Book {
     pub fn invalidate_after(&mut self, at_ms: i64) {
         self.snapshots.retain(|(d, _)| *d <= at_ms);
     }
+
+    /// Drops snapshots before `at_ms`: a rebuild took them from partial history.
+    pub fn drop_before(&mut self, at_ms: i64) {
+        self.snapshots.retain(|(d, _)| *d >= at_ms);
+    }
 }
 
 /// The start of the UTC day of `at_ms`.
@@ -68,14 +74,20 @@ pub fn day_start(at_ms: i64) -> i64 {
     at_ms.div_euclid(DAY_MS) * DAY_MS
 }
 
-/// Where a rebuild without snapshots starts so the state at `at_ms` is exact:
-/// monthly counters need the whole month (in any time zone: UTC month start
-/// minus 14 h), windows the 72 h before it; five days covers both.
-pub fn rebuild_from(at_ms: i64) -> i64 {
-    let at: DateTime<Utc> = Utc.timestamp_millis_opt(at_ms).single().unwrap_or_default();
-    let month_start =
-        Utc.with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0).single().map(|d| d.timestamp_millis()).unwrap_or(at_ms);
-    month_start - 5 * DAY_MS
+/// How far before the month a rebuild starts: windows reach back 72 h
+/// (a referral reply window of 24 h, then 72 h of free entry point).
+pub const WINDOW_REACH_MS: i64 = 4 * DAY_MS;
+
+/// Where a rebuild from nothing must start so the state at `at_ms` is exact,
+/// and from where on it is exact: monthly counters need the whole month in
+/// the WABA's time zone, windows the days before it.
+pub fn rebuild_from(at_ms: i64, tz: Tz) -> (i64, i64) {
+    let at: DateTime<Tz> = Utc.timestamp_millis_opt(at_ms).single().unwrap_or_default().with_timezone(&tz);
+    let month_start = NaiveDate::from_ymd_opt(at.year(), at.month(), 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map_or(at_ms, |d| d.timestamp_millis());
+    (month_start - WINDOW_REACH_MS, month_start)
 }
 
 #[cfg(test)]
@@ -83,9 +95,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rebuilds_start_before_the_month() {
-        // 2026-03-10T10:00:00Z → 2026-02-24T00:00:00Z.
-        assert_eq!(rebuild_from(1_773_136_800_000), 1_771_891_200_000);
+    fn rebuilds_start_before_the_local_month() {
+        // 2026-03-10T10:00:00Z in UTC: the month starts 2026-03-01T00:00Z.
+        let (from, exact) = rebuild_from(1_773_136_800_000, Tz::UTC);
+        assert_eq!(exact, 1_772_323_200_000);
+        assert_eq!(from, exact - WINDOW_REACH_MS);
+        // 2026-03-01T05:00:00Z is still February in Mexico City (UTC-6):
+        // February began 2026-02-01T06:00:00Z.
+        let (_, exact) = rebuild_from(1_772_341_200_000, Tz::America__Mexico_City);
+        assert_eq!(exact, 1_769_925_600_000);
         assert_eq!(day_start(1_773_136_800_000), 1_773_100_800_000);
     }
 

@@ -198,14 +198,15 @@ impl Committer {
                 ids.entry(&s.waba.0).or_default().insert(&s.id);
             }
         }
+        let keys: Vec<(&str, &str)> =
+            ids.iter().flat_map(|(waba, set)| set.iter().map(move |id| (*waba, *id))).collect();
         let mut stored: HashMap<(String, String), StoredEvent> = HashMap::new();
         let mut status_rows: HashMap<(String, String), StatusRow> = HashMap::new();
-        for (waba, set) in &ids {
-            let set: Vec<&str> = set.iter().copied().collect();
-            let events = self.block_on(self.store.events_by_id(waba, &set)).map_err(store_error)?;
-            stored.extend(events.into_iter().map(|e| (((*waba).to_owned(), e.id.clone()), e)));
-            let rows = self.block_on(self.store.statuses_by_id(waba, &set)).map_err(store_error)?;
-            status_rows.extend(rows.into_iter().map(|r| (((*waba).to_owned(), r.id.clone()), r)));
+        if !keys.is_empty() {
+            let events = self.block_on(self.store.events_by_key(&keys)).map_err(store_error)?;
+            stored.extend(events.into_iter().map(|(waba, e)| ((waba, e.id.clone()), e)));
+            let rows = self.block_on(self.store.statuses_by_key(&keys)).map_err(store_error)?;
+            status_rows.extend(rows.into_iter().map(|(waba, r)| ((waba, r.id.clone()), r)));
         }
 
         // Classify each message: new, repeat, conflict, or a stand-in's replacement.

@@ -160,7 +160,7 @@ impl Committer {
             return Ok(());
         }
         let Some((hw_at, _)) = book.high_water.clone() else { return Ok(()) };
-        let from = rebuild_from(hw_at);
+        let (from, exact_from) = rebuild_from(hw_at, self.timezone(waba));
         let stored = self.block_on(self.store.events_since(waba, from)).map_err(store_error)?;
         let events = decode_stored(&stored)?;
         self.rater.take_state(&WabaId(waba.to_owned()));
@@ -173,6 +173,7 @@ impl Committer {
         }
         if let Some(b) = self.books.get_mut(waba) {
             b.warm = true;
+            b.drop_before(exact_from);
         }
         tracing::info!(waba, events = events.len(), "rebuilt rating state from the store");
         Ok(())
@@ -228,11 +229,14 @@ impl Committer {
         // rebuild the state.
         let late = book.high_water.as_ref().is_some_and(|hw| earliest <= *hw);
         let compare_from: Option<OrderKey> = late.then(|| earliest.clone());
-        let (base, load_from) = match book.snapshot_before(earliest.0).filter(|_| book.warm) {
-            Some((day, state)) => (state.clone(), *day),
+        let tz = self.timezone(waba);
+        let book = &self.books[waba];
+        let (base, load_from, exact_from) = match book.snapshot_before(earliest.0).filter(|_| book.warm) {
+            Some((day, state)) => (state.clone(), *day, *day),
             None => {
                 let hw_at = book.high_water.as_ref().map_or(earliest.0, |h| h.0);
-                (WabaState::default(), rebuild_from(earliest.0.min(hw_at)))
+                let (from, exact) = rebuild_from(earliest.0.min(hw_at), tz);
+                (WabaState::default(), from, exact)
             }
         };
         let stored = self.block_on(self.store.events_since(waba, load_from)).map_err(store_error)?;
@@ -267,6 +271,9 @@ impl Committer {
             b.invalidate_after(load_from);
         }
         let outcomes = self.rate_segmented(&events);
+        if let Some(b) = self.books.get_mut(waba) {
+            b.drop_before(exact_from);
+        }
 
         // Stored messages whose verdict may have changed, with their statuses.
         let mut candidates: Vec<(Rerated, Rated)> = Vec::new();
@@ -416,6 +423,11 @@ impl Committer {
             plugin_set: self.plugin_set.0.clone(),
             meta_pricing: status.and_then(|s| s.pricing.clone()),
         }
+    }
+
+    /// The time zone of a WABA's profile (UTC when it has none).
+    fn timezone(&self, waba: &str) -> chrono_tz::Tz {
+        self.rater.policies().profiles.profile(waba).map_or(chrono_tz::Tz::UTC, |p| p.timezone)
     }
 
     /// Ledger entries by seq.

@@ -130,6 +130,56 @@ impl Store {
         Ok(out)
     }
 
+    /// The stored events among (WABA, id) pairs, as ((WABA, id), event).
+    pub async fn events_by_key(&self, keys: &[(&str, &str)]) -> anyhow::Result<Vec<(String, StoredEvent)>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let (wabas, ids, wanted) = split_keys(chunk);
+            let sql = format!(
+                "SELECT waba, id, at_ms, source, body, result, entry_seq FROM events WHERE waba IN ({}) AND id IN ({})",
+                placeholders(1, wabas.len()),
+                placeholders(1 + wabas.len(), ids.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for v in wabas.into_iter().chain(ids) {
+                q = q.bind(v.to_owned());
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let waba: String = row.try_get("waba")?;
+                let event = StoredEvent::from_row(&row)?;
+                if wanted.contains(&(waba.as_str(), event.id.as_str())) {
+                    out.push((waba, event));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The status rows among (WABA, id) pairs, as (WABA, row).
+    pub async fn statuses_by_key(&self, keys: &[(&str, &str)]) -> anyhow::Result<Vec<(String, StatusRow)>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let (wabas, ids, wanted) = split_keys(chunk);
+            let sql = format!(
+                "SELECT waba, {STATUS_COLUMNS} FROM statuses WHERE waba IN ({}) AND id IN ({})",
+                placeholders(1, wabas.len()),
+                placeholders(1 + wabas.len(), ids.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for v in wabas.into_iter().chain(ids) {
+                q = q.bind(v.to_owned());
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let waba: String = row.try_get("waba")?;
+                let status = StatusRow::from_row(&row)?;
+                if wanted.contains(&(waba.as_str(), status.id.as_str())) {
+                    out.push((waba, status));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The stored events of a WABA at or after `from_ms`, in (timestamp, id) order.
     pub async fn events_since(&self, waba: &str, from_ms: i64) -> anyhow::Result<Vec<StoredEvent>> {
         let rows = sqlx::query(
@@ -362,6 +412,19 @@ pub struct LedgerFilter {
     pub to_ms: i64,
     /// Entries strictly after this (WABA, seq).
     pub after: Option<(String, i64)>,
+}
+
+/// The distinct WABAs and ids of a chunk of keys, and the keys as a set.
+fn split_keys<'a>(
+    keys: &[(&'a str, &'a str)],
+) -> (Vec<&'a str>, Vec<&'a str>, std::collections::HashSet<(&'a str, &'a str)>) {
+    let mut wabas: Vec<&str> = keys.iter().map(|k| k.0).collect();
+    wabas.sort_unstable();
+    wabas.dedup();
+    let mut ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    (wabas, ids, keys.iter().copied().collect())
 }
 
 /// `$first, $first+1, ...` for `count` parameters.

@@ -234,7 +234,7 @@ fn totals(points: &[Point]) -> Vec<Value> {
                 "volume": volume,
                 "cost_exact": exact.normalize().to_string(),
                 "cost_rounded_lines": rounded.to_string(),
-                "rounding_residual": (exact - rounded).normalize().to_string(),
+                "rounding_residual": (rounded - exact).normalize().to_string(),
             })
         })
         .collect()
