@@ -11,9 +11,25 @@ pub type OrderKey = (i64, Arc<str>);
 
 pub const DAY_MS: i64 = 86_400_000;
 
-/// Day snapshots kept per WABA: a late event up to this many days back
-/// re-rates from a snapshot; older ones rebuild from the month's start.
-pub const SNAPSHOT_DAYS: usize = 8;
+/// Daily checkpoints kept per WABA: a late event up to this many days back
+/// re-rates from one; older ones rebuild from the month's start.
+pub const DAILY_CHECKPOINTS: usize = 8;
+
+/// Recent checkpoints kept between the daily ones, so a message a little
+/// late (concurrent requests racing) re-rates only the last few events.
+pub const RECENT_CHECKPOINTS: usize = 4;
+
+/// Events between recent checkpoints, at least; more for WABAs whose state
+/// is large, so cloning it stays a small share of the rating work.
+pub const CHECKPOINT_EVERY: usize = 1024;
+
+/// A WABA's rating state holding exactly the events before `at`.
+#[derive(Debug)]
+pub struct Checkpoint {
+    pub at: i64,
+    pub state: WabaState,
+    pub daily: bool,
+}
 
 /// The ledger position and rating checkpoints of one WABA.
 #[derive(Debug)]
@@ -25,15 +41,19 @@ pub struct Book {
     /// Whether the rater holds this WABA's state up to `high_water`; false
     /// after a restart or a failed write, until the state is rebuilt.
     pub warm: bool,
-    /// The state at the start of recent UTC days, oldest first.
-    pub snapshots: Vec<(i64, WabaState)>,
+    /// Oldest first.
+    pub checkpoints: Vec<Checkpoint>,
+    /// The timestamp of the latest event in the rater's state.
+    pub last_rated_at: Option<i64>,
+    /// Events rated since the latest checkpoint.
+    pub since_checkpoint: usize,
 }
 
 impl Book {
     pub fn new(next_seq: i64, high_water: Option<OrderKey>) -> Self {
         // A WABA with nothing stored starts from the empty state: warm.
         let warm = high_water.is_none();
-        Self { next_seq, high_water, warm, snapshots: Vec::new() }
+        Self { next_seq, high_water, warm, checkpoints: Vec::new(), last_rated_at: None, since_checkpoint: 0 }
     }
 
     pub fn take_seq(&mut self) -> i64 {
@@ -42,30 +62,48 @@ impl Book {
         s
     }
 
-    /// Keeps `state` as the state at the start of day `day_start_ms`.
-    pub fn snapshot(&mut self, day_start_ms: i64, state: &WabaState) {
-        if self.snapshots.last().is_some_and(|(d, _)| *d >= day_start_ms) {
+    /// Keeps `state` as the state before `at`, unless a checkpoint at or
+    /// after `at` exists.
+    pub fn checkpoint(&mut self, at: i64, state: &WabaState, daily: bool) {
+        if self.checkpoints.last().is_some_and(|c| c.at >= at) {
             return;
         }
-        self.snapshots.push((day_start_ms, state.clone()));
-        if self.snapshots.len() > SNAPSHOT_DAYS {
-            self.snapshots.remove(0);
-        }
+        self.checkpoints.push(Checkpoint { at, state: state.clone(), daily });
+        self.since_checkpoint = 0;
+        let dailies = self.checkpoints.iter().filter(|c| c.daily).count();
+        let mut drop_dailies = dailies.saturating_sub(DAILY_CHECKPOINTS);
+        let recents = self.checkpoints.len() - dailies;
+        let mut drop_recents = recents.saturating_sub(RECENT_CHECKPOINTS);
+        self.checkpoints.retain(|c| {
+            let drop = if c.daily { &mut drop_dailies } else { &mut drop_recents };
+            if *drop > 0 {
+                *drop -= 1;
+                false
+            } else {
+                true
+            }
+        });
     }
 
-    /// The latest snapshot at or before `at_ms`.
-    pub fn snapshot_before(&self, at_ms: i64) -> Option<&(i64, WabaState)> {
-        self.snapshots.iter().rev().find(|(d, _)| *d <= at_ms)
+    /// Whether enough events passed to take a recent checkpoint.
+    pub fn checkpoint_due(&self, state: Option<&WabaState>) -> bool {
+        let size = state.map_or(0, |s| s.windows.len());
+        self.since_checkpoint >= CHECKPOINT_EVERY.max(size / 2)
     }
 
-    /// Drops snapshots after `at_ms`: events before them changed.
+    /// The latest checkpoint at or before `at_ms`.
+    pub fn checkpoint_before(&self, at_ms: i64) -> Option<&Checkpoint> {
+        self.checkpoints.iter().rev().find(|c| c.at <= at_ms)
+    }
+
+    /// Drops checkpoints after `at_ms`: events before them changed.
     pub fn invalidate_after(&mut self, at_ms: i64) {
-        self.snapshots.retain(|(d, _)| *d <= at_ms);
+        self.checkpoints.retain(|c| c.at <= at_ms);
     }
 
-    /// Drops snapshots before `at_ms`: a rebuild took them from partial history.
+    /// Drops checkpoints before `at_ms`: a rebuild took them from partial history.
     pub fn drop_before(&mut self, at_ms: i64) {
-        self.snapshots.retain(|(d, _)| *d >= at_ms);
+        self.checkpoints.retain(|c| c.at >= at_ms);
     }
 }
 
@@ -108,15 +146,22 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_are_bounded_and_ordered() {
+    fn checkpoints_are_bounded_and_ordered() {
         let mut b = Book::new(1, None);
         for d in 0..20 {
-            b.snapshot(d * DAY_MS, &WabaState::default());
+            b.checkpoint(d * DAY_MS, &WabaState::default(), true);
+            b.checkpoint(d * DAY_MS + 5, &WabaState::default(), false);
         }
-        assert_eq!(b.snapshots.len(), SNAPSHOT_DAYS);
-        assert_eq!(b.snapshot_before(15 * DAY_MS + 5).map(|s| s.0), Some(15 * DAY_MS));
-        assert!(b.snapshot_before(DAY_MS).is_none());
+        assert_eq!(b.checkpoints.iter().filter(|c| c.daily).count(), DAILY_CHECKPOINTS);
+        assert_eq!(b.checkpoints.iter().filter(|c| !c.daily).count(), RECENT_CHECKPOINTS);
+        assert!(b.checkpoints.windows(2).all(|w| w[0].at < w[1].at));
+        assert_eq!(b.checkpoint_before(19 * DAY_MS + 7).map(|c| c.at), Some(19 * DAY_MS + 5));
+        assert_eq!(b.checkpoint_before(15 * DAY_MS + 2).map(|c| c.at), Some(15 * DAY_MS));
+        assert!(b.checkpoint_before(DAY_MS).is_none());
         b.invalidate_after(14 * DAY_MS);
-        assert_eq!(b.snapshots.last().map(|s| s.0), Some(14 * DAY_MS));
+        assert_eq!(b.checkpoints.last().map(|c| c.at), Some(14 * DAY_MS));
+        // A checkpoint never goes back in time.
+        b.checkpoint(13 * DAY_MS, &WabaState::default(), true);
+        assert_eq!(b.checkpoints.last().map(|c| c.at), Some(14 * DAY_MS));
     }
 }

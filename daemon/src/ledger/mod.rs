@@ -5,7 +5,7 @@
 //! is the only writer. Requests queue up; the committer takes every request
 //! waiting (group commit), classifies each message (new, repeat, conflict,
 //! stand-in replaced), rates, writes one transaction, and only then answers.
-//! Late messages re-rate what they affect from a day snapshot of the state;
+//! Late messages re-rate what they affect from a checkpoint of the state;
 //! changed verdicts become a reversal plus a new charge.
 
 mod book;

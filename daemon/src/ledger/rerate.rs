@@ -83,7 +83,7 @@ impl Committer {
             results[i] = self.settle_new(&pendings[i], rated, statuses, now_ms, changes)?;
         }
 
-        // Late: re-rate from a snapshot (or a rebuild) forward.
+        // Late: re-rate from a checkpoint (or a rebuild) forward.
         for (waba, idx) in slow {
             self.rerate(&waba, pendings, &idx, now_ms, changes, &mut results)?;
         }
@@ -165,7 +165,9 @@ impl Committer {
         let events = decode_stored(&stored)?;
         self.rater.take_state(&WabaId(waba.to_owned()));
         if let Some(b) = self.books.get_mut(waba) {
-            b.snapshots.clear();
+            b.checkpoints.clear();
+            b.last_rated_at = None;
+            b.since_checkpoint = 0;
         }
         let outcomes = self.rate_segmented(&events);
         if let Some(Err(e)) = outcomes.iter().find(|o| o.is_err()) {
@@ -179,8 +181,9 @@ impl Committer {
         Ok(())
     }
 
-    /// Rates events sorted by (timestamp, id), one UTC day at a time, keeping a
-    /// snapshot of each WABA's state at the start of each day.
+    /// Rates events sorted by (timestamp, id), one UTC day at a time, taking
+    /// checkpoints of each WABA's state: at the start of each day, and every
+    /// so many events.
     pub(super) fn rate_segmented(&mut self, events: &[Event]) -> Vec<RateOutcome> {
         let mut out = Vec::with_capacity(events.len());
         let mut start = 0;
@@ -190,16 +193,34 @@ impl Committer {
                 .iter()
                 .position(|e| day_start(e.at.timestamp_millis()) != day)
                 .map_or(events.len(), |n| start + n);
-            let mut wabas: Vec<&WabaId> = events[start..end].iter().map(|e| &e.waba).collect();
-            wabas.sort_unstable();
-            wabas.dedup();
-            for waba in wabas {
-                if let Some(book) = self.books.get_mut(&waba.0) {
-                    let empty = WabaState::default();
-                    book.snapshot(day, self.rater.state(waba).unwrap_or(&empty));
+            let segment = &events[start..end];
+            // Each WABA's first and last instant and count in the segment.
+            let mut spans: BTreeMap<&str, (i64, i64, usize)> = BTreeMap::new();
+            for e in segment {
+                let at = e.at.timestamp_millis();
+                let span = spans.entry(&e.waba.0).or_insert((at, at, 0));
+                span.1 = at;
+                span.2 += 1;
+            }
+            for (&waba, &(first, _, _)) in &spans {
+                let Some(book) = self.books.get_mut(waba) else { continue };
+                // Only where no event at or after the boundary is in the state.
+                let clean = |at: i64| book.last_rated_at.is_none_or(|last| last < at);
+                let state = self.rater.state(&WabaId(waba.to_owned()));
+                let empty = WabaState::default();
+                if clean(day) && book.checkpoints.last().is_none_or(|c| c.at < day) {
+                    book.checkpoint(day, state.unwrap_or(&empty), true);
+                } else if clean(first) && book.checkpoint_due(state) {
+                    book.checkpoint(first, state.unwrap_or(&empty), false);
                 }
             }
-            out.extend(self.rater.rate(&events[start..end]));
+            out.extend(self.rater.rate(segment));
+            for (waba, (_, last, count)) in spans {
+                if let Some(book) = self.books.get_mut(waba) {
+                    book.last_rated_at = Some(book.last_rated_at.map_or(last, |l| l.max(last)));
+                    book.since_checkpoint += count;
+                }
+            }
             start = end;
         }
         out
@@ -231,8 +252,8 @@ impl Committer {
         let compare_from: Option<OrderKey> = late.then(|| earliest.clone());
         let tz = self.timezone(waba);
         let book = &self.books[waba];
-        let (base, load_from, exact_from) = match book.snapshot_before(earliest.0).filter(|_| book.warm) {
-            Some((day, state)) => (state.clone(), *day, *day),
+        let (base, load_from, exact_from) = match book.checkpoint_before(earliest.0).filter(|_| book.warm) {
+            Some(c) => (c.state.clone(), c.at, c.at),
             None => {
                 let hw_at = book.high_water.as_ref().map_or(earliest.0, |h| h.0);
                 let (from, exact) = rebuild_from(earliest.0.min(hw_at), tz);
@@ -269,6 +290,9 @@ impl Committer {
         self.rater.put_state(waba_id, base);
         if let Some(b) = self.books.get_mut(waba) {
             b.invalidate_after(load_from);
+            // The base holds exactly the events before `load_from`.
+            b.last_rated_at = Some(load_from - 1);
+            b.since_checkpoint = 0;
         }
         let outcomes = self.rate_segmented(&events);
         if let Some(b) = self.books.get_mut(waba) {
