@@ -236,3 +236,41 @@ async fn health_readiness_metrics_and_openapi() {
             && doc["paths"]["/v1/webhooks/meta"].get("post").is_some()
     );
 }
+
+#[tokio::test]
+async fn one_daemon_writes_a_postgres_ledger() {
+    let Some(db) = Database::postgres("single_writer").await else { return };
+    let _first = Daemon::start(&db, &Options::default());
+    let err = Daemon::try_start(&db, &Options::default()).err().expect("a second writer is refused");
+    assert!(err.contains("another coexist daemon"), "{err}");
+}
+
+/// A plugin that loops, traps or eats memory fails the request with its own
+/// code; nothing is stored and the daemon keeps serving.
+#[tokio::test]
+async fn a_misbehaving_plugin_fails_requests_not_the_daemon() {
+    for (fixture, code) in [("spin", "plugin.timeout"), ("trap", "plugin.trap"), ("memory-hog", "plugin.memory_limit")]
+    {
+        let policies = tempfile::tempdir().unwrap();
+        let bytes = coexist_engine::plugin::fixture_plugin(fixture).expect("fixture exists");
+        std::fs::write(policies.path().join("bad.wasm"), bytes).unwrap();
+        std::fs::write(
+            policies.path().join("pipeline.toml"),
+            "[[plugin]]\nmodule = \"bundled:classifier\"\n\n[[plugin]]\nmodule = \"bad.wasm\"\ntimeout_ms = 50\nmemory_mib = 16\n",
+        )
+        .unwrap();
+        let db = Database::sqlite();
+        let options =
+            Options { extra_args: vec!["--policies".into(), support::path_of(policies.path())], ..Options::default() };
+        let daemon = Daemon::start(&db, &options);
+        for _ in 0..2 {
+            let (status, e) = daemon.rate("", batch(&foundation_lines()[..3])).await;
+            assert_eq!((status, e["error"]["code"].as_str()), (503, Some(code)), "{fixture}: {e}");
+        }
+        let (status, _) = daemon.get("/healthz").await;
+        assert_eq!(status, 200, "{fixture}: the daemon still serves");
+        assert!(daemon.ledger("").await.is_empty(), "{fixture}: nothing stored");
+        let (_, metrics) = daemon.get_text("/metrics").await;
+        assert!(metrics.contains(&format!("coexist_plugin_errors_total{{code=\"{code}\"}} 2")), "{metrics}");
+    }
+}

@@ -34,19 +34,32 @@ pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
         .record(elapsed.as_secs_f64());
 }
 
-/// Counts written entries: charges by billable or free, and reversals.
-pub fn rated(entries: &[EntryRow]) {
-    let (mut billable, mut free, mut reversals) = (0u64, 0u64, 0u64);
-    for e in entries {
-        match (e.kind.as_str(), e.billable) {
-            ("reversal", _) => reversals += 1,
-            (_, 0) => free += 1,
-            _ => billable += 1,
+/// Written entries: charges by billable or free, and reversals.
+pub struct RatedCounts {
+    billable: u64,
+    free: u64,
+    reversals: u64,
+}
+
+impl RatedCounts {
+    pub fn of(entries: &[EntryRow]) -> Self {
+        let mut c = Self { billable: 0, free: 0, reversals: 0 };
+        for e in entries {
+            match (e.kind.as_str(), e.billable) {
+                ("reversal", _) => c.reversals += 1,
+                (_, 0) => c.free += 1,
+                _ => c.billable += 1,
+            }
         }
+        c
     }
-    for (outcome, n) in [("billable", billable), ("free", free), ("reversal", reversals)] {
-        if n > 0 {
-            metrics::counter!("coexist_events_rated_total", "outcome" => outcome).increment(n);
+
+    /// Counts them, once they are committed.
+    pub fn record(self) {
+        for (outcome, n) in [("billable", self.billable), ("free", self.free), ("reversal", self.reversals)] {
+            if n > 0 {
+                metrics::counter!("coexist_events_rated_total", "outcome" => outcome).increment(n);
+            }
         }
     }
 }

@@ -45,11 +45,11 @@ impl Database {
         let mut conn = match tokio::time::timeout(Duration::from_secs(5), connect).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
-                println!("skipping {test} on PostgreSQL: cannot connect to {base}: {e}");
+                skip(&format!("skipping {test} on PostgreSQL: cannot connect to {base}: {e}"));
                 return None;
             }
             Err(_) => {
-                println!("skipping {test} on PostgreSQL: {base} did not answer within 5 s");
+                skip(&format!("skipping {test} on PostgreSQL: {base} did not answer within 5 s"));
                 return None;
             }
         };
@@ -67,6 +67,13 @@ impl Database {
         let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
         Some(Self { url, _dir: None })
     }
+}
+
+/// Says why a test is skipped, on the real stderr: the test harness captures
+/// `println!`, and a skip must be seen.
+fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{reason}");
 }
 
 /// How to start a daemon.

@@ -139,14 +139,14 @@ impl Committer {
                 }
             }
             Err(GroupError::Rating { job, index, code, message }) => {
-                if code.starts_with("plugin.") {
-                    metrics::plugin_error(code);
-                }
                 if jobs.len() > 1 {
                     for job in jobs {
                         self.write_group(vec![job]);
                     }
                 } else if let Some(j) = jobs.into_iter().nth(job) {
+                    if code.starts_with("plugin.") {
+                        metrics::plugin_error(code);
+                    }
                     let _ = j.reply.send(Err(LedgerError::Rating { index, code, message }));
                 }
             }
@@ -362,12 +362,13 @@ impl Committer {
                 return Err(e);
             }
         };
-        if let Err(e) = self.block_on(self.store.commit(&changes, now_ms)) {
+        let counts = metrics::RatedCounts::of(&changes.entries);
+        if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {
             self.forget(touched);
             return Err(store_error(e));
         }
         self.plugin_set_stored = true;
-        metrics::rated(&changes.entries);
+        counts.record();
 
         // Answer in input order.
         for (j, job) in jobs.iter().enumerate() {

@@ -260,6 +260,7 @@ impl Committer {
                 (WabaState::default(), from, exact)
             }
         };
+        tracing::debug!(waba, late, load_from, earliest = earliest.0, "re-rating from a checkpoint");
         let stored = self.block_on(self.store.events_since(waba, load_from)).map_err(store_error)?;
         let replaced: HashMap<&str, ()> =
             idx.iter().filter(|&&i| pendings[i].replaces.is_some()).map(|&i| (&*pendings[i].event.id, ())).collect();

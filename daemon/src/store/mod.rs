@@ -7,10 +7,12 @@ mod rows;
 mod write;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::AnyConnection;
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 
 pub use rows::*;
@@ -43,6 +45,8 @@ pub const CHUNK: usize = 400;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL: the session holding this schema's writer lock.
+    _writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
 }
 
 impl Store {
@@ -92,7 +96,11 @@ impl Store {
             .await
             .with_context(|| format!("connecting to {}", redact(&url)))?;
         MIGRATOR.run(&pool).await.context("running migrations")?;
-        Ok(Self { pool, backend })
+        let writer = match backend {
+            Backend::Postgres => Some(Arc::new(tokio::sync::Mutex::new(writer_lock(&pool).await?))),
+            Backend::Sqlite => None,
+        };
+        Ok(Self { pool, backend, _writer: writer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -101,6 +109,17 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// `count` bind parameters numbered from `first`: `$n` for PostgreSQL,
+    /// anonymous `?` for SQLite, whose cost to bind a named parameter grows
+    /// with the statement's parameter count (quadratic for big batches).
+    /// A statement uses one form throughout.
+    pub fn params(&self, first: usize, count: usize) -> String {
+        match self.backend {
+            Backend::Postgres => placeholders(first, count),
+            Backend::Sqlite => vec!["?"; count].join(", "),
+        }
     }
 
     /// Whether the database answers.
@@ -116,8 +135,9 @@ impl Store {
         let mut out = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT id, at_ms, source, body, result, entry_seq FROM events WHERE waba = $1 AND id IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT id, at_ms, source, body, result, entry_seq FROM events WHERE waba = {} AND id IN ({})",
+                self.params(1, 1),
+                self.params(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
             for id in chunk {
@@ -137,8 +157,8 @@ impl Store {
             let (wabas, ids, wanted) = split_keys(chunk);
             let sql = format!(
                 "SELECT waba, id, at_ms, source, body, result, entry_seq FROM events WHERE waba IN ({}) AND id IN ({})",
-                placeholders(1, wabas.len()),
-                placeholders(1 + wabas.len(), ids.len())
+                self.params(1, wabas.len()),
+                self.params(1 + wabas.len(), ids.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for v in wabas.into_iter().chain(ids) {
@@ -162,8 +182,8 @@ impl Store {
             let (wabas, ids, wanted) = split_keys(chunk);
             let sql = format!(
                 "SELECT waba, {STATUS_COLUMNS} FROM statuses WHERE waba IN ({}) AND id IN ({})",
-                placeholders(1, wabas.len()),
-                placeholders(1 + wabas.len(), ids.len())
+                self.params(1, wabas.len()),
+                self.params(1 + wabas.len(), ids.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for v in wabas.into_iter().chain(ids) {
@@ -199,8 +219,9 @@ impl Store {
         let mut out = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT {STATUS_COLUMNS} FROM statuses WHERE waba = $1 AND id IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE waba = {} AND id IN ({})",
+                self.params(1, 1),
+                self.params(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
             for id in chunk {
@@ -216,8 +237,9 @@ impl Store {
         let mut out = Vec::new();
         for chunk in seqs.chunks(CHUNK) {
             let sql = format!(
-                "SELECT {ENTRY_COLUMNS} FROM ledger WHERE waba = $1 AND seq IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT {ENTRY_COLUMNS} FROM ledger WHERE waba = {} AND seq IN ({})",
+                self.params(1, 1),
+                self.params(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
             for seq in chunk {
@@ -286,30 +308,29 @@ impl Store {
         Ok(rows.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Every entry in the window, for aggregation.
-    pub async fn entries_between(&self, waba: Option<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Vec<EntryRow>> {
-        let rows = match waba {
-            Some(w) => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {ENTRY_COLUMNS} FROM ledger WHERE waba = $1 AND at_ms >= $2 AND at_ms < $3"
-                )))
-                .bind(w.to_owned())
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {ENTRY_COLUMNS} FROM ledger WHERE at_ms >= $1 AND at_ms < $2"
-                )))
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
-        Ok(rows.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?)
+    /// Streams every entry in the window through `f`, so an aggregate over
+    /// millions of entries holds only its groups in memory.
+    pub async fn for_each_entry(
+        &self,
+        waba: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        mut f: impl FnMut(EntryRow),
+    ) -> anyhow::Result<()> {
+        use futures_util::TryStreamExt;
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM ledger WHERE at_ms >= $1 AND at_ms < $2");
+        if waba.is_some() {
+            sql.push_str(" AND waba = $3");
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms);
+        if let Some(w) = waba {
+            q = q.bind(w.to_owned());
+        }
+        let mut rows = q.fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            f(EntryRow::from_row(&row)?);
+        }
+        Ok(())
     }
 
     /// Live entries (each message's current charge) joined with Meta's pricing,
@@ -402,6 +423,23 @@ pub struct ConflictRecord {
     pub received_ms: i64,
     pub stored: String,
     pub offered: String,
+}
+
+/// Takes the schema's writer lock (a session-level advisory lock) on a
+/// connection of its own: the committer assumes it is the only writer.
+async fn writer_lock(pool: &AnyPool) -> anyhow::Result<AnyConnection> {
+    let mut conn = pool.acquire().await?.detach();
+    let row =
+        sqlx::query("SELECT pg_try_advisory_lock(hashtext('coexist-ledger:' || current_schema())), current_schema()")
+            .fetch_one(&mut conn)
+            .await?;
+    let locked: bool = row.try_get(0)?;
+    let schema: String = row.try_get(1)?;
+    anyhow::ensure!(
+        locked,
+        "another coexist daemon is writing to this ledger (schema `{schema}`); run one daemon per ledger database or schema"
+    );
+    Ok(conn)
 }
 
 /// What `GET /v1/ledger` selects.

@@ -4,7 +4,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe};
 
-use super::{placeholders, EntryRow, StatusRow, Store, CHUNK};
+use super::{EntryRow, StatusRow, Store, CHUNK};
 
 /// A new event row.
 #[derive(Debug, Clone)]
@@ -63,22 +63,25 @@ impl Changes {
 
 impl Store {
     /// Writes a group in one transaction; returns once it is durable.
-    pub async fn commit(&self, changes: &Changes, now_ms: i64) -> anyhow::Result<()> {
+    pub async fn commit(&self, changes: Changes, now_ms: i64) -> anyhow::Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool().begin().await?;
-        for (key, plugins) in &changes.plugin_sets {
+        let Changes { new_events, updated_events, entries, statuses, conflicts, plugin_sets } = changes;
+        for (key, plugins) in plugin_sets {
             sqlx::query(
                 "INSERT INTO plugin_sets (plugin_set, plugins) VALUES ($1, $2) ON CONFLICT (plugin_set) DO NOTHING",
             )
-            .bind(key.clone())
-            .bind(plugins.clone())
+            .bind(key)
+            .bind(plugins)
             .execute(&mut *tx)
             .await?;
         }
-        for chunk in changes.new_events.chunks(CHUNK) {
-            let sql = multi_row_insert(
+        let mut new_events = new_events.into_iter().peekable();
+        while new_events.peek().is_some() {
+            let chunk: Vec<NewEvent> = new_events.by_ref().take(CHUNK).collect();
+            let sql = self.multi_row_insert(
                 "INSERT INTO events (waba, id, at_ms, source, body, result, entry_seq, received_ms) VALUES ",
                 8,
                 chunk.len(),
@@ -86,33 +89,35 @@ impl Store {
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for e in chunk {
                 q = q
-                    .bind(e.waba.clone())
-                    .bind(e.id.clone())
+                    .bind(e.waba)
+                    .bind(e.id)
                     .bind(e.at_ms)
-                    .bind(e.source.clone())
-                    .bind(e.body.clone())
-                    .bind(e.result.clone())
+                    .bind(e.source)
+                    .bind(e.body)
+                    .bind(e.result)
                     .bind(e.entry_seq)
                     .bind(now_ms);
             }
             q.execute(&mut *tx).await?;
         }
-        for u in &changes.updated_events {
+        for u in updated_events {
             sqlx::query(
                 "UPDATE events SET at_ms = $3, source = $4, body = $5, result = $6, entry_seq = $7 WHERE waba = $1 AND id = $2",
             )
-            .bind(u.waba.clone())
-            .bind(u.id.clone())
+            .bind(u.waba)
+            .bind(u.id)
             .bind(u.at_ms)
-            .bind(u.source.clone())
-            .bind(u.body.clone())
-            .bind(u.result.clone())
+            .bind(u.source)
+            .bind(u.body)
+            .bind(u.result)
             .bind(u.entry_seq)
             .execute(&mut *tx)
             .await?;
         }
-        for chunk in changes.entries.chunks(CHUNK) {
-            let sql = multi_row_insert(
+        let mut entries = entries.into_iter().peekable();
+        while entries.peek().is_some() {
+            let chunk: Vec<EntryRow> = entries.by_ref().take(CHUNK).collect();
+            let sql = self.multi_row_insert(
                 "INSERT INTO ledger (waba, seq, id, kind, reverses, cause, at_ms, recorded_ms, business_number, billable, \
                  category, pricing_type, market, country, currency, amount, regime, rate_card, tier, plugin_set, meta_pricing) VALUES ",
                 21,
@@ -124,36 +129,36 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        for (waba, s) in &changes.statuses {
+        for (waba, s) in statuses {
             sqlx::query(
                 "INSERT INTO statuses (waba, id, business_number, recipient, recipient_id, status, status_at_ms, first_at_ms, \
                  pricing, pricing_rank, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (waba, id) DO UPDATE SET business_number = $3, recipient = $4, recipient_id = $5, status = $6, \
                  status_at_ms = $7, first_at_ms = $8, pricing = $9, pricing_rank = $10, updated_ms = $11",
             )
-            .bind(waba.clone())
-            .bind(s.id.clone())
-            .bind(s.business_number.clone())
-            .bind(s.recipient.clone())
-            .bind(s.recipient_id.clone())
-            .bind(s.status.clone())
+            .bind(waba)
+            .bind(s.id)
+            .bind(s.business_number)
+            .bind(s.recipient)
+            .bind(s.recipient_id)
+            .bind(s.status)
             .bind(s.status_at_ms)
             .bind(s.first_at_ms)
-            .bind(s.pricing.clone())
+            .bind(s.pricing)
             .bind(s.pricing_rank)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
         }
-        for c in &changes.conflicts {
+        for c in conflicts {
             sqlx::query(
                 "INSERT INTO conflicts (waba, id, received_ms, stored_body, offered_body) VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(c.waba.clone())
-            .bind(c.id.clone())
+            .bind(c.waba)
+            .bind(c.id)
             .bind(now_ms)
-            .bind(c.stored_body.clone())
-            .bind(c.offered_body.clone())
+            .bind(c.stored_body)
+            .bind(c.offered_body)
             .execute(&mut *tx)
             .await?;
         }
@@ -162,41 +167,43 @@ impl Store {
     }
 }
 
-fn bind_entry(q: Query<'static, Any, AnyArguments>, e: &EntryRow) -> Query<'static, Any, AnyArguments> {
-    q.bind(e.waba.clone())
+fn bind_entry(q: Query<'static, Any, AnyArguments>, e: EntryRow) -> Query<'static, Any, AnyArguments> {
+    q.bind(e.waba)
         .bind(e.seq)
-        .bind(e.id.clone())
-        .bind(e.kind.clone())
+        .bind(e.id)
+        .bind(e.kind)
         .bind(e.reverses)
-        .bind(e.cause.clone())
+        .bind(e.cause)
         .bind(e.at_ms)
         .bind(e.recorded_ms)
-        .bind(e.business_number.clone())
+        .bind(e.business_number)
         .bind(e.billable)
-        .bind(e.category.clone())
-        .bind(e.pricing_type.clone())
-        .bind(e.market.clone())
-        .bind(e.country.clone())
-        .bind(e.currency.clone())
-        .bind(e.amount.clone())
-        .bind(e.regime.clone())
-        .bind(e.rate_card.clone())
-        .bind(e.tier.clone())
-        .bind(e.plugin_set.clone())
-        .bind(e.meta_pricing.clone())
+        .bind(e.category)
+        .bind(e.pricing_type)
+        .bind(e.market)
+        .bind(e.country)
+        .bind(e.currency)
+        .bind(e.amount)
+        .bind(e.regime)
+        .bind(e.rate_card)
+        .bind(e.tier)
+        .bind(e.plugin_set)
+        .bind(e.meta_pricing)
 }
 
-/// `head` followed by `rows` groups of `columns` numbered placeholders.
-fn multi_row_insert(head: &str, columns: usize, rows: usize) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * columns * 6);
-    sql.push_str(head);
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
+impl Store {
+    /// `head` followed by `rows` groups of `columns` bind parameters.
+    fn multi_row_insert(&self, head: &str, columns: usize, rows: usize) -> String {
+        let mut sql = String::with_capacity(head.len() + rows * columns * 6);
+        sql.push_str(head);
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&self.params(1 + r * columns, columns));
+            sql.push(')');
         }
-        sql.push('(');
-        sql.push_str(&placeholders(1 + r * columns, columns));
-        sql.push(')');
+        sql
     }
-    sql
 }

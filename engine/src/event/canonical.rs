@@ -5,35 +5,75 @@
 //! event, except for [`Source`](super::Source), which the store keeps beside it.
 
 use chrono::SecondsFormat;
-use serde_json::{json, Map, Value};
 
-use super::Event;
+use super::{Direction, Event, Side, TemplateCategory};
 
 /// The event as one normalized JSON object with every field spelled out, in a
 /// fixed order, so equal events give byte-equal text.
 pub fn to_canonical_json(e: &Event) -> String {
-    let mut v = Map::with_capacity(12);
-    v.insert("id".into(), json!(e.id));
-    v.insert("waba".into(), json!(e.waba.0));
-    v.insert("business_number".into(), json!(e.business_number.as_str()));
-    v.insert("user".into(), json!(e.user.display()));
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    field(&mut out, "id", &e.id, true);
+    field(&mut out, "waba", &e.waba.0, false);
+    field(&mut out, "business_number", e.business_number.as_str(), false);
+    field(&mut out, "user", e.user.display(), false);
     if let (Some(_), Some(bsuid)) = (&e.user.phone, &e.user.bsuid) {
-        v.insert("user_id".into(), json!(bsuid.as_str()));
+        field(&mut out, "user_id", bsuid.as_str(), false);
     }
-    v.insert("direction".into(), json!(e.direction));
-    v.insert("side".into(), json!(e.side));
-    v.insert("type".into(), json!(e.kind));
+    let direction = match e.direction {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    };
+    field(&mut out, "direction", direction, false);
+    field(&mut out, "side", if e.side == Side::App { "app" } else { "api" }, false);
+    field(&mut out, "type", &e.kind, false);
     if let Some(c) = e.template_category {
-        v.insert("template_category".into(), json!(c));
+        let category = match c {
+            TemplateCategory::Marketing => "marketing",
+            TemplateCategory::Utility => "utility",
+            TemplateCategory::Authentication => "authentication",
+        };
+        field(&mut out, "template_category", category, false);
     }
-    v.insert("timestamp".into(), json!(e.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+    field(&mut out, "timestamp", &e.at.to_rfc3339_opts(SecondsFormat::AutoSi, true), false);
     if e.referral {
-        v.insert("referral".into(), json!({}));
+        out.push_str(",\"referral\":{}");
     }
     if !e.features.is_empty() {
-        v.insert("features".into(), Value::Array(e.features.iter().map(|f| json!(f)).collect()));
+        out.push_str(",\"features\":[");
+        for (i, f) in e.features.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(&mut out, enum_name(&f));
+        }
+        out.push(']');
     }
-    Value::Object(v).to_string()
+    out.push('}');
+    out
+}
+
+fn field(out: &mut String, name: &str, value: &str, first: bool) {
+    if !first {
+        out.push(',');
+    }
+    push_str(out, name);
+    out.push(':');
+    push_str(out, value);
+}
+
+/// A JSON string literal, escaped by serde_json.
+fn push_str(out: &mut String, s: &str) {
+    // Serializing a &str cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+/// The serde name of a unit enum variant (`"view_once"`, ...).
+fn enum_name<T: serde::Serialize>(v: &T) -> &'static str {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => crate::intern::Name::new(&s).as_str(),
+        _ => "",
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod pipeline;
 mod runtime;
 
 pub use abi::*;
+#[cfg(feature = "fixtures")]
+pub use bundled::fixture_plugin;
 pub use bundled::{bundled_plugin, BUNDLED_PLUGINS};
 pub use cache::CompileCache;
 pub use error::PluginError;

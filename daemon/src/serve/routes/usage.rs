@@ -150,8 +150,9 @@ pub async fn usage(State(state): State<AppState>, Query(q): Query<UsageQuery>) -
         "csv" => true,
         other => return Err(ApiError::bad_param("format", format!("`format` is json or csv, not `{other}`"))),
     };
-    let rows = state.store.entries_between(q.waba.as_deref(), from_ms, to_ms).await?;
-    let points = aggregate(&rows, granularity, &dims);
+    let mut lines = Lines::default();
+    state.store.for_each_entry(q.waba.as_deref(), from_ms, to_ms, |r| lines.add(&r, granularity, &dims)).await?;
+    let points = lines.points();
     if csv {
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&points, &dims)).into_response());
     }
@@ -191,31 +192,38 @@ impl Point {
 /// (bucket start, bucket end, dimension values, currency).
 type LineKey = (i64, i64, Vec<String>, String);
 
-fn aggregate(rows: &[EntryRow], granularity: Granularity, dims: &[Dimension]) -> Vec<Point> {
-    let mut lines: BTreeMap<LineKey, (i64, Decimal)> = BTreeMap::new();
-    for r in rows {
+/// Volume and exact cost per line, folded one entry at a time.
+#[derive(Default)]
+struct Lines(BTreeMap<LineKey, (i64, Decimal)>);
+
+impl Lines {
+    fn add(&mut self, r: &EntryRow, granularity: Granularity, dims: &[Dimension]) {
         let (start, end) = granularity.bucket(r.at_ms);
         let key = (start, end, dims.iter().map(|d| d.value(r)).collect(), r.currency.clone());
-        let line = lines.entry(key).or_default();
+        let line = self.0.entry(key).or_default();
         line.0 += if r.kind == "reversal" { -1 } else { 1 };
         if let Some(a) = r.amount.as_deref().and_then(|a| a.parse::<Decimal>().ok()) {
             line.1 += a;
         }
     }
-    lines
-        .into_iter()
-        .filter(|(_, (volume, exact))| *volume != 0 || !exact.is_zero())
-        .map(|((start, end, dims, currency), (volume, exact))| {
-            let (rounded, residual) = match Currency::parse(&currency) {
-                Ok(c) => {
-                    let r = round_line(exact, c, Rounding::HalfEven);
-                    (r.rounded, r.residual)
-                }
-                Err(_) => (exact, Decimal::ZERO),
-            };
-            Point { start, end, dims, currency, volume, exact, rounded, residual }
-        })
-        .collect()
+
+    /// The lines, rounded; lines a reversal cancelled entirely are left out.
+    fn points(self) -> Vec<Point> {
+        self.0
+            .into_iter()
+            .filter(|(_, (volume, exact))| *volume != 0 || !exact.is_zero())
+            .map(|((start, end, dims, currency), (volume, exact))| {
+                let (rounded, residual) = match Currency::parse(&currency) {
+                    Ok(c) => {
+                        let r = round_line(exact, c, Rounding::HalfEven);
+                        (r.rounded, r.residual)
+                    }
+                    Err(_) => (exact, Decimal::ZERO),
+                };
+                Point { start, end, dims, currency, volume, exact, rounded, residual }
+            })
+            .collect()
+    }
 }
 
 /// Per currency: the exact total, the sum of the rounded lines, and their difference.

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Load benchmarks of `coexist serve` on loopback, with wrk (Debian's package).
+#
+#   bench/serve.sh [batch|single|dry|rss]...     (default: batch single dry)
+#
+# Each scenario starts the release daemon on a fresh SQLite file with 64 WABA
+# profiles, drives it with wrk and the Lua scripts beside this file, and
+# prints wrk's report. Set DURATION (default 30s) and RSS_EVENTS (default
+# 10000000) to change the runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export COEXIST_BENCH_DIR="$PWD/bench"
+DURATION=${DURATION:-30s}
+RSS_EVENTS=${RSS_EVENTS:-10000000}
+ADDR=127.0.0.1:18080
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -p coexist >&2
+BIN=$PWD/target/release/coexist
+WORK=$(mktemp -d)
+trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+"$BIN" generate --profiles --wabas 64 > "$WORK/wabas.toml"
+
+start_daemon() {
+  rm -f "$WORK"/ledger.db*
+  COEXIST_LOG=warn "$BIN" serve --listen "$ADDR" --database-url "sqlite://$WORK/ledger.db" \
+    --config "$WORK/wabas.toml" 2> "$WORK/daemon.log" &
+  PID=$!
+  for _ in $(seq 1 300); do
+    curl -fs "http://$ADDR/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  cat "$WORK/daemon.log" >&2
+  exit 1
+}
+
+stop_daemon() {
+  kill "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+}
+
+rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
+
+stored() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total/ { n += $2 } END { printf "%d", n }'; }
+
+scenario_batch() {
+  echo "== POST /v1/rate, batches of 1,000 events, stored in SQLite (4 connections, 4 WABAs)"
+  start_daemon
+  wrk -t4 -c4 -d"$DURATION" --timeout 10s -s bench/rate_batch.lua "http://$ADDR" | tee "$WORK/wrk.txt"
+  awk '/Requests\/sec/ { printf "=> %.0f events/s\n", $2 * 1000 }' "$WORK/wrk.txt"
+  echo "entries written: $(stored); RSS $(rss_mb) MB"
+  stop_daemon
+}
+
+scenario_single() {
+  echo "== POST /v1/rate, one event per request, stored (64 connections, 64 WABAs)"
+  start_daemon
+  wrk -t64 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR"
+  echo "entries written: $(stored); RSS $(rss_mb) MB"
+  stop_daemon
+}
+
+scenario_dry() {
+  echo "== POST /v1/rate?dry_run=true, one event per request (64 connections, 64 WABAs)"
+  start_daemon
+  wrk -t64 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR" -- dry
+  echo "entries written: $(stored) (a dry run stores nothing); RSS $(rss_mb) MB"
+  stop_daemon
+}
+
+scenario_rss() {
+  echo "== resident memory while storing $RSS_EVENTS events (batches of 1,000, 4 connections)"
+  start_daemon
+  wrk -t4 -c4 -d3600s --timeout 10s -s bench/rate_batch.lua "http://$ADDR" > "$WORK/wrk.txt" &
+  WRK=$!
+  while :; do
+    n=$(stored)
+    echo "$(date +%T) entries=$n rss=$(rss_mb)MB"
+    [ "$n" -ge "$RSS_EVENTS" ] && break
+    sleep 10
+  done
+  kill "$WRK" 2>/dev/null || true
+  wait "$WRK" 2>/dev/null || true
+  sleep 2
+  echo "after $(stored) entries: RSS $(rss_mb) MB; database $(du -sh "$WORK" | cut -f1)"
+  stop_daemon
+}
+
+for s in "${@:-batch single dry}"; do
+  for one in $s; do "scenario_$one"; done
+done
