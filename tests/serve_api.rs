@@ -245,12 +245,11 @@ async fn one_daemon_writes_a_postgres_ledger() {
     assert!(err.contains("another coexist daemon"), "{err}");
 }
 
-/// A plugin that loops, traps or eats memory fails the request with its own
-/// code; nothing is stored and the daemon keeps serving.
+/// A plugin that loops, traps or eats memory on the start-up smoke batch is
+/// refused before the daemon serves anything, with the cause named.
 #[tokio::test]
-async fn a_misbehaving_plugin_fails_requests_not_the_daemon() {
-    for (fixture, code) in [("spin", "plugin.timeout"), ("trap", "plugin.trap"), ("memory-hog", "plugin.memory_limit")]
-    {
+async fn a_misbehaving_plugin_is_refused_at_start() {
+    for (fixture, cause) in [("spin", "deadline"), ("trap", "trap"), ("memory-hog", "memory")] {
         let policies = tempfile::tempdir().unwrap();
         let bytes = coexist_engine::plugin::fixture_plugin(fixture).expect("fixture exists");
         std::fs::write(policies.path().join("bad.wasm"), bytes).unwrap();
@@ -262,15 +261,8 @@ async fn a_misbehaving_plugin_fails_requests_not_the_daemon() {
         let db = Database::sqlite();
         let options =
             Options { extra_args: vec!["--policies".into(), support::path_of(policies.path())], ..Options::default() };
-        let daemon = Daemon::start(&db, &options);
-        for _ in 0..2 {
-            let (status, e) = daemon.rate("", batch(&foundation_lines()[..3])).await;
-            assert_eq!((status, e["error"]["code"].as_str()), (503, Some(code)), "{fixture}: {e}");
-        }
-        let (status, _) = daemon.get("/healthz").await;
-        assert_eq!(status, 200, "{fixture}: the daemon still serves");
-        assert!(daemon.ledger("").await.is_empty(), "{fixture}: nothing stored");
-        let (_, metrics) = daemon.get_text("/metrics").await;
-        assert!(metrics.contains(&format!("coexist_plugin_errors_total{{code=\"{code}\"}} 2")), "{metrics}");
+        let err = Daemon::try_start(&db, &options).err().expect("start is refused");
+        assert!(err.contains("loading plugins") && err.contains(&format!("fixture-{fixture}")), "{err}");
+        assert!(err.to_lowercase().contains(cause), "{fixture}: {err}");
     }
 }

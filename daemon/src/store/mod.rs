@@ -45,8 +45,10 @@ pub const CHUNK: usize = 400;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// PostgreSQL: the session holding this schema's writer lock.
-    _writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
+    /// The committer's own connection, for its reads and writes: its page
+    /// cache stays warm (SQLite drops a connection's cache whenever another
+    /// one wrote). On PostgreSQL it holds the schema's writer lock.
+    writer: Arc<tokio::sync::Mutex<AnyConnection>>,
 }
 
 impl Store {
@@ -97,18 +99,19 @@ impl Store {
             .with_context(|| format!("connecting to {}", redact(&url)))?;
         MIGRATOR.run(&pool).await.context("running migrations")?;
         let writer = match backend {
-            Backend::Postgres => Some(Arc::new(tokio::sync::Mutex::new(writer_lock(&pool).await?))),
-            Backend::Sqlite => None,
+            Backend::Postgres => writer_lock(&pool).await?,
+            Backend::Sqlite => pool.acquire().await?.detach(),
         };
-        Ok(Self { pool, backend, _writer: writer })
+        Ok(Self { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(writer)) })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The committer's connection.
+    pub fn writer(&self) -> &tokio::sync::Mutex<AnyConnection> {
+        &self.writer
     }
 
     /// `count` bind parameters numbered from `first`: `$n` for PostgreSQL,
@@ -144,7 +147,11 @@ impl Store {
                 q = q.bind((*id).to_owned());
             }
             out.extend(
-                q.fetch_all(&self.pool).await?.iter().map(StoredEvent::from_row).collect::<Result<Vec<_>, _>>()?,
+                q.fetch_all(&mut *self.writer.lock().await).await?.iter().map(StoredEvent::from_row).collect::<Result<
+                    Vec<_>,
+                    _,
+                >>(
+                )?,
             );
         }
         Ok(out)
@@ -164,7 +171,7 @@ impl Store {
             for v in wabas.into_iter().chain(ids) {
                 q = q.bind(v.to_owned());
             }
-            for row in q.fetch_all(&self.pool).await? {
+            for row in q.fetch_all(&mut *self.writer.lock().await).await? {
                 let waba: String = row.try_get("waba")?;
                 let event = StoredEvent::from_row(&row)?;
                 if wanted.contains(&(waba.as_str(), event.id.as_str())) {
@@ -189,7 +196,7 @@ impl Store {
             for v in wabas.into_iter().chain(ids) {
                 q = q.bind(v.to_owned());
             }
-            for row in q.fetch_all(&self.pool).await? {
+            for row in q.fetch_all(&mut *self.writer.lock().await).await? {
                 let waba: String = row.try_get("waba")?;
                 let status = StatusRow::from_row(&row)?;
                 if wanted.contains(&(waba.as_str(), status.id.as_str())) {
@@ -207,7 +214,7 @@ impl Store {
         )
         .bind(waba.to_owned())
         .bind(from_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.writer.lock().await)
         .await?;
         let mut out = rows.iter().map(StoredEvent::from_row).collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
@@ -227,7 +234,13 @@ impl Store {
             for id in chunk {
                 q = q.bind((*id).to_owned());
             }
-            out.extend(q.fetch_all(&self.pool).await?.iter().map(StatusRow::from_row).collect::<Result<Vec<_>, _>>()?);
+            out.extend(
+                q.fetch_all(&mut *self.writer.lock().await)
+                    .await?
+                    .iter()
+                    .map(StatusRow::from_row)
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
         }
         Ok(out)
     }
@@ -245,7 +258,13 @@ impl Store {
             for seq in chunk {
                 q = q.bind(*seq);
             }
-            out.extend(q.fetch_all(&self.pool).await?.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?);
+            out.extend(
+                q.fetch_all(&mut *self.writer.lock().await)
+                    .await?
+                    .iter()
+                    .map(EntryRow::from_row)
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
         }
         Ok(out)
     }
@@ -255,12 +274,12 @@ impl Store {
     pub async fn waba_cursor(&self, waba: &str) -> anyhow::Result<(i64, Option<(i64, String)>)> {
         let next: Option<i64> = sqlx::query("SELECT MAX(seq) FROM ledger WHERE waba = $1")
             .bind(waba.to_owned())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.writer.lock().await)
             .await?
             .try_get(0)?;
         let latest: Option<i64> = sqlx::query("SELECT MAX(at_ms) FROM events WHERE waba = $1")
             .bind(waba.to_owned())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.writer.lock().await)
             .await?
             .try_get(0)?;
         let high_water = match latest {
@@ -268,7 +287,7 @@ impl Store {
                 let ids = sqlx::query("SELECT id FROM events WHERE waba = $1 AND at_ms = $2")
                     .bind(waba.to_owned())
                     .bind(at)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.writer.lock().await)
                     .await?;
                 let mut max: Option<String> = None;
                 for row in &ids {
@@ -429,10 +448,11 @@ pub struct ConflictRecord {
 /// connection of its own: the committer assumes it is the only writer.
 async fn writer_lock(pool: &AnyPool) -> anyhow::Result<AnyConnection> {
     let mut conn = pool.acquire().await?.detach();
-    let row =
-        sqlx::query("SELECT pg_try_advisory_lock(hashtext('coexist-ledger:' || current_schema())), current_schema()")
-            .fetch_one(&mut conn)
-            .await?;
+    let row = sqlx::query(
+        "SELECT pg_try_advisory_lock(hashtext('coexist-ledger:' || current_schema())), current_schema()::text",
+    )
+    .fetch_one(&mut conn)
+    .await?;
     let locked: bool = row.try_get(0)?;
     let schema: String = row.try_get(1)?;
     anyhow::ensure!(

@@ -67,7 +67,8 @@ impl Store {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
+        let mut writer = self.writer().lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         let Changes { new_events, updated_events, entries, statuses, conflicts, plugin_sets } = changes;
         for (key, plugins) in plugin_sets {
             sqlx::query(

@@ -60,6 +60,11 @@ impl PluginRuntime {
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
+            // Explicit bounds checks instead of guard pages: reusing a pooled
+            // slot then needs no mprotect, whose TLB shootdowns (an IPI to
+            // every core) cost more per batch than the checks do.
+            .signals_based_traps(false)
+            .memory_guard_size(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)
             .map_err(|e| PluginError::Load { plugin: "(engine)".into(), detail: format!("{e:#}") })?;
