@@ -86,7 +86,7 @@ impl Store {
                             "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = FULL",
                             "PRAGMA busy_timeout = 10000",
-                            "PRAGMA cache_size = -65536",
+                            "PRAGMA cache_size = -16384",
                         ] {
                             conn.execute(pragma).await?;
                         }
