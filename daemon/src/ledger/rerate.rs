@@ -15,7 +15,7 @@ use super::book::{day_start, rebuild_from, Book, OrderKey};
 use super::committer::{store_error, Committer, GroupError, Pending};
 use super::statuses::is_failed;
 use super::{LedgerError, Reply, Submission};
-use crate::store::{Changes, EntryRow, EventUpdate, NewEvent, StatusRow, StoredEvent};
+use crate::store::{Changes, EntryRow, EventRow, StatusRow, StoredEvent};
 
 /// Why an entry was written.
 const CAUSE_RATED: &str = "rated";
@@ -123,7 +123,7 @@ impl Committer {
                     ..old.clone()
                 };
                 let result = Value::Object(result).to_string();
-                changes.updated_events.push(EventUpdate {
+                changes.updated_events.push(EventRow {
                     waba: waba.to_owned(),
                     id: s.id.clone(),
                     at_ms: s.at_ms,
@@ -356,7 +356,7 @@ impl Committer {
             let book = self.books.get_mut(waba).expect("book");
             changes.entries.push(old.reversal(book.take_seq(), CAUSE_LATE, now_ms));
             let entry = self.entry(&r.event, &rated, status, CAUSE_LATE, now_ms);
-            changes.updated_events.push(EventUpdate {
+            changes.updated_events.push(EventRow {
                 waba: waba.to_owned(),
                 id: r.stored.id.clone(),
                 at_ms: r.stored.at_ms,
@@ -391,26 +391,19 @@ impl Committer {
         let entry = self.entry(&p.event, &rated, status, cause, now_ms);
         let at_ms = p.event.at.timestamp_millis();
         let source = source_name(p.event.source).to_owned();
+        let row = EventRow {
+            waba: waba.clone(),
+            id: p.event.id.to_string(),
+            at_ms,
+            source,
+            body: p.body.clone(),
+            result: result.to_string(),
+            entry_seq: entry.seq,
+        };
         if p.replaces.is_some() {
-            changes.updated_events.push(EventUpdate {
-                waba: waba.clone(),
-                id: p.event.id.to_string(),
-                at_ms,
-                source,
-                body: p.body.clone(),
-                result: result.to_string(),
-                entry_seq: entry.seq,
-            });
+            changes.updated_events.push(row);
         } else {
-            changes.new_events.push(NewEvent {
-                waba: waba.clone(),
-                id: p.event.id.to_string(),
-                at_ms,
-                source,
-                body: p.body.clone(),
-                result: result.to_string(),
-                entry_seq: entry.seq,
-            });
+            changes.new_events.push(row);
         }
         changes.entries.push(entry);
         if let Some(book) = self.books.get_mut(&waba) {

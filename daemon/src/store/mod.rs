@@ -16,7 +16,7 @@ use sqlx::AnyConnection;
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 
 pub use rows::*;
-pub use write::{Changes, ConflictRow, EventUpdate, NewEvent};
+pub use write::{Changes, ConflictRow, EventRow};
 
 /// Which server is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,38 +157,31 @@ impl Store {
         Ok(out)
     }
 
-    /// The stored events among (WABA, id) pairs, as ((WABA, id), event).
+    /// The stored events among (WABA, id) pairs, as (WABA, event).
     pub async fn events_by_key(&self, keys: &[(&str, &str)]) -> anyhow::Result<Vec<(String, StoredEvent)>> {
-        let mut out = Vec::new();
-        for chunk in keys.chunks(CHUNK) {
-            let (wabas, ids, wanted) = split_keys(chunk);
-            let sql = format!(
-                "SELECT waba, id, at_ms, source, body, result, entry_seq FROM events WHERE waba IN ({}) AND id IN ({})",
-                self.params(1, wabas.len()),
-                self.params(1 + wabas.len(), ids.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for v in wabas.into_iter().chain(ids) {
-                q = q.bind(v.to_owned());
-            }
-            for row in q.fetch_all(&mut *self.writer.lock().await).await? {
-                let waba: String = row.try_get("waba")?;
-                let event = StoredEvent::from_row(&row)?;
-                if wanted.contains(&(waba.as_str(), event.id.as_str())) {
-                    out.push((waba, event));
-                }
-            }
-        }
-        Ok(out)
+        self.rows_by_key("id, at_ms, source, body, result, entry_seq", "events", keys, StoredEvent::from_row, |e| &e.id)
+            .await
     }
 
     /// The status rows among (WABA, id) pairs, as (WABA, row).
     pub async fn statuses_by_key(&self, keys: &[(&str, &str)]) -> anyhow::Result<Vec<(String, StatusRow)>> {
+        self.rows_by_key(STATUS_COLUMNS, "statuses", keys, StatusRow::from_row, |s| &s.id).await
+    }
+
+    /// Rows of a table keyed by (waba, id), for the given keys, in chunks.
+    async fn rows_by_key<T>(
+        &self,
+        columns: &str,
+        table: &str,
+        keys: &[(&str, &str)],
+        from_row: fn(&AnyRow) -> Result<T, sqlx::Error>,
+        id_of: fn(&T) -> &String,
+    ) -> anyhow::Result<Vec<(String, T)>> {
         let mut out = Vec::new();
         for chunk in keys.chunks(CHUNK) {
             let (wabas, ids, wanted) = split_keys(chunk);
             let sql = format!(
-                "SELECT waba, {STATUS_COLUMNS} FROM statuses WHERE waba IN ({}) AND id IN ({})",
+                "SELECT waba, {columns} FROM {table} WHERE waba IN ({}) AND id IN ({})",
                 self.params(1, wabas.len()),
                 self.params(1 + wabas.len(), ids.len())
             );
@@ -198,9 +191,9 @@ impl Store {
             }
             for row in q.fetch_all(&mut *self.writer.lock().await).await? {
                 let waba: String = row.try_get("waba")?;
-                let status = StatusRow::from_row(&row)?;
-                if wanted.contains(&(waba.as_str(), status.id.as_str())) {
-                    out.push((waba, status));
+                let item = from_row(&row)?;
+                if wanted.contains(&(waba.as_str(), id_of(&item).as_str())) {
+                    out.push((waba, item));
                 }
             }
         }

@@ -6,21 +6,10 @@ use sqlx::{Any, AssertSqlSafe};
 
 use super::{EntryRow, StatusRow, Store, CHUNK};
 
-/// A new event row.
+/// An event row to insert, or to update: a stored message whose live entry
+/// (and, for a replaced stand-in, content) moved.
 #[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub waba: String,
-    pub id: String,
-    pub at_ms: i64,
-    pub source: String,
-    pub body: String,
-    pub result: String,
-    pub entry_seq: i64,
-}
-
-/// A stored event whose live entry (and, for a replaced stand-in, content) moved.
-#[derive(Debug, Clone)]
-pub struct EventUpdate {
+pub struct EventRow {
     pub waba: String,
     pub id: String,
     pub at_ms: i64,
@@ -42,8 +31,8 @@ pub struct ConflictRow {
 /// Everything one group writes, atomically.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub new_events: Vec<NewEvent>,
-    pub updated_events: Vec<EventUpdate>,
+    pub new_events: Vec<EventRow>,
+    pub updated_events: Vec<EventRow>,
     pub entries: Vec<EntryRow>,
     pub statuses: Vec<(String, StatusRow)>,
     pub conflicts: Vec<ConflictRow>,
@@ -81,7 +70,7 @@ impl Store {
         }
         let mut new_events = new_events.into_iter().peekable();
         while new_events.peek().is_some() {
-            let chunk: Vec<NewEvent> = new_events.by_ref().take(CHUNK).collect();
+            let chunk: Vec<EventRow> = new_events.by_ref().take(CHUNK).collect();
             let sql = self.multi_row_insert(
                 "INSERT INTO events (waba, id, at_ms, source, body, result, entry_seq, received_ms) VALUES ",
                 8,
