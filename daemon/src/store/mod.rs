@@ -135,24 +135,40 @@ impl Store {
 
     /// The stored events of a WABA among `ids`.
     pub async fn events_by_id(&self, waba: &str, ids: &[&str]) -> anyhow::Result<Vec<StoredEvent>> {
+        let ids = ids.iter().map(|id| (*id).to_owned()).collect();
+        self.rows_in("id, at_ms, source, body, result, entry_seq", "events", "id", waba, ids, StoredEvent::from_row)
+            .await
+    }
+
+    /// Rows of one WABA whose `column` is among `values`, in chunks.
+    async fn rows_in<T, V>(
+        &self,
+        columns: &str,
+        table: &str,
+        column: &str,
+        waba: &str,
+        values: Vec<V>,
+        from_row: fn(&AnyRow) -> Result<T, sqlx::Error>,
+    ) -> anyhow::Result<Vec<T>>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
         let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
+        let mut values = values.into_iter().peekable();
+        while values.peek().is_some() {
+            let chunk: Vec<V> = values.by_ref().take(CHUNK).collect();
             let sql = format!(
-                "SELECT id, at_ms, source, body, result, entry_seq FROM events WHERE waba = {} AND id IN ({})",
+                "SELECT {columns} FROM {table} WHERE waba = {} AND {column} IN ({})",
                 self.params(1, 1),
                 self.params(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
-            for id in chunk {
-                q = q.bind((*id).to_owned());
+            for v in chunk {
+                q = q.bind(v);
             }
-            out.extend(
-                q.fetch_all(&mut *self.writer.lock().await).await?.iter().map(StoredEvent::from_row).collect::<Result<
-                    Vec<_>,
-                    _,
-                >>(
-                )?,
-            );
+            for row in q.fetch_all(&mut *self.writer.lock().await).await? {
+                out.push(from_row(&row)?);
+            }
         }
         Ok(out)
     }
@@ -216,50 +232,13 @@ impl Store {
 
     /// The status rows of a WABA among `ids`.
     pub async fn statuses_by_id(&self, waba: &str, ids: &[&str]) -> anyhow::Result<Vec<StatusRow>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {STATUS_COLUMNS} FROM statuses WHERE waba = {} AND id IN ({})",
-                self.params(1, 1),
-                self.params(2, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
-            for id in chunk {
-                q = q.bind((*id).to_owned());
-            }
-            out.extend(
-                q.fetch_all(&mut *self.writer.lock().await)
-                    .await?
-                    .iter()
-                    .map(StatusRow::from_row)
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-        }
-        Ok(out)
+        let ids = ids.iter().map(|id| (*id).to_owned()).collect();
+        self.rows_in(STATUS_COLUMNS, "statuses", "id", waba, ids, StatusRow::from_row).await
     }
 
     /// Ledger entries of a WABA by sequence number.
     pub async fn entries_by_seq(&self, waba: &str, seqs: &[i64]) -> anyhow::Result<Vec<EntryRow>> {
-        let mut out = Vec::new();
-        for chunk in seqs.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {ENTRY_COLUMNS} FROM ledger WHERE waba = {} AND seq IN ({})",
-                self.params(1, 1),
-                self.params(2, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
-            for seq in chunk {
-                q = q.bind(*seq);
-            }
-            out.extend(
-                q.fetch_all(&mut *self.writer.lock().await)
-                    .await?
-                    .iter()
-                    .map(EntryRow::from_row)
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-        }
-        Ok(out)
+        self.rows_in(ENTRY_COLUMNS, "ledger", "seq", waba, seqs.to_vec(), EntryRow::from_row).await
     }
 
     /// Where a WABA's ledger stands: the next sequence number and the latest
