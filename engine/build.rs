@@ -30,7 +30,9 @@ fn main() {
     let plugins_dir = manifest_dir.join("../plugins");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    for watched in ["Cargo.toml", "Cargo.lock", ".cargo", "wit", "sdk", "classifier", "coexistence", "fixtures"] {
+    for watched in
+        ["Cargo.toml", "Cargo.lock", ".cargo", "wit", "sdk", "classifier", "coexistence", "fixtures", "examples"]
+    {
         println!("cargo:rerun-if-changed={}", plugins_dir.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=COEXIST_PLUGINS_TARGET_DIR");

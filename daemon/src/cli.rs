@@ -26,6 +26,77 @@ pub enum Command {
     /// Write synthetic mixed traffic (normalized JSON lines) to stdout, for
     /// benchmarks and load tests; `--profiles` writes the WABA profiles it needs.
     Generate(GenerateArgs),
+    /// Write, build, test and measure policy plugins.
+    ///
+    /// From nothing to a deployed plugin:
+    ///   coexist plugin new acme-test-numbers        # a crate that builds right away
+    ///   coexist plugin build acme-test-numbers      # prints the .wasm path and its sha256
+    ///   coexist plugin test acme-test-numbers/acme_test_numbers.wasm --cases acme-test-numbers/cases.jsonl
+    /// then add the printed [[plugin]] entry to pipeline.toml in the daemon's
+    /// --policies directory; the daemon reloads on the change (or on SIGHUP, or
+    /// POST /v1/plugins/reload).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold a plugin crate (with the SDK, the contract and golden cases) that builds right away.
+    New(PluginNewArgs),
+    /// Build a plugin crate into a WebAssembly component and print its path and sha256.
+    Build(PluginBuildArgs),
+    /// Run golden cases against a built plugin; exits 1 when any case fails.
+    Test(PluginTestArgs),
+    /// Measure a built plugin: instantiation, and per-message cost at batch sizes 1, 64 and 1,024.
+    Bench(PluginBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginNewArgs {
+    /// The plugin's name: lowercase letters, digits and dashes (e.g. `acme-test-numbers`).
+    pub name: String,
+    /// Where to create it (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginBuildArgs {
+    /// The plugin crate (the directory holding its Cargo.toml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Where to write the component (default: DIR/<crate_name>.wasm).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginTestArgs {
+    /// The built component.
+    #[arg(value_name = "PLUGIN.wasm")]
+    pub plugin: PathBuf,
+    /// Golden cases, one JSON object per line (see `cases.jsonl` of a new plugin).
+    #[arg(long, value_name = "CASES.jsonl")]
+    pub cases: PathBuf,
+    /// Settings for every case that brings none: a TOML file (the `settings` table of a pipeline entry).
+    #[arg(long, value_name = "FILE.toml")]
+    pub settings: Option<PathBuf>,
+    /// A policy directory whose regimes.toml the cases' regimes come from (default: the bundled one).
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginBenchArgs {
+    /// The built component.
+    #[arg(value_name = "PLUGIN.wasm")]
+    pub plugin: PathBuf,
+    /// Settings, as for `coexist plugin test`.
+    #[arg(long, value_name = "FILE.toml")]
+    pub settings: Option<PathBuf>,
+    /// Calls measured per batch size.
+    #[arg(long, default_value_t = 2_000)]
+    pub iterations: usize,
 }
 
 #[derive(Debug, Args)]

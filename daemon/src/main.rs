@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod ledger;
 mod metrics;
+mod plugins;
 mod serve;
 mod store;
 

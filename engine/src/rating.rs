@@ -62,6 +62,12 @@ impl Rater {
         &self.pipeline
     }
 
+    /// Rates from now on with another plugin set (e.g. after a reload); the
+    /// WABAs' state is kept.
+    pub fn set_pipeline(&mut self, pipeline: Pipeline) {
+        self.pipeline = pipeline;
+    }
+
     /// Rates `events` as if they came next, then puts every WABA's state back
     /// as it was: what a dry run answers.
     pub fn rate_dry_run(&mut self, events: &[Event]) -> Vec<RateOutcome> {

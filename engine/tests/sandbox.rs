@@ -9,7 +9,7 @@ use coexist_engine::plugin::{
 use wasmtime::component::Component;
 
 fn spec(name: &str) -> PluginSpec {
-    PluginSpec { module: name.to_owned(), settings_json: "{}".to_owned(), timeout_ms: 50, memory_mib: 16 }
+    PluginSpec { timeout_ms: 50, memory_mib: 16, ..PluginSpec::new(name, "{}") }
 }
 
 fn fixture(name: &str) -> &'static [u8] {

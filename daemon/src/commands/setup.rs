@@ -24,10 +24,16 @@ pub fn policies(args: &PolicyArgs) -> anyhow::Result<Policies> {
 
 /// Compiles and configures the pipeline's plugins.
 pub fn pipeline(policies: &Policies) -> anyhow::Result<Pipeline> {
+    let runtime = plugin_runtime()?;
+    Pipeline::load(&runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")
+}
+
+/// The wasmtime engine, with the on-disk compile cache when one can be opened.
+pub fn plugin_runtime() -> anyhow::Result<PluginRuntime> {
     let mut runtime = PluginRuntime::new()?;
     // A warm compile cache saves most of the start-up time; without one we compile.
     if let Some(cache) = CompileCache::default_dir().and_then(|dir| CompileCache::open(&dir).ok()) {
         runtime = runtime.with_cache(cache);
     }
-    Pipeline::load(&runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")
+    Ok(runtime)
 }

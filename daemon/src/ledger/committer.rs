@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use coexist_engine::event::{to_canonical_json, Event, Source};
+use coexist_engine::plugin::Pipeline;
 use coexist_engine::rating::Rater;
 use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
@@ -13,6 +14,7 @@ use super::book::{Book, OrderKey};
 use super::statuses::{is_failed, merge, stand_in};
 use super::{Conflict, Job, Ledger, LedgerError, Reply, Submission};
 use crate::metrics;
+use crate::plugins::PluginHost;
 use crate::store::{Changes, ConflictRow, StatusRow, Store, StoredEvent};
 
 /// How the committer groups requests.
@@ -29,18 +31,26 @@ impl Default for CommitterConfig {
 }
 
 /// Starts the committer thread; it runs until every [`Ledger`] handle is dropped.
-pub fn spawn(store: Store, rater: Rater, runtime: Handle, config: CommitterConfig) -> std::io::Result<Ledger> {
+/// It rates with `plugins`' current set, and picks up a reloaded set between groups.
+pub fn spawn(
+    store: Store,
+    rater: Rater,
+    plugins: Arc<PluginHost>,
+    runtime: Handle,
+    config: CommitterConfig,
+) -> std::io::Result<Ledger> {
     let (tx, rx) = mpsc::channel::<Job>(4096);
-    let versions = rater.pipeline().versions();
-    let plugins = serde_json::to_string(versions).unwrap_or_else(|_| "[]".to_owned());
-    let key = hex::encode(&Sha256::digest(plugins.as_bytes())[..8]);
+    let generation = plugins.generation();
+    let plugin_set = plugin_set_of(rater.pipeline());
     let committer = Committer {
         store,
         rater,
         rt: runtime,
         books: HashMap::new(),
-        plugin_set: (key, plugins),
+        plugin_set,
         plugin_set_stored: false,
+        plugins,
+        generation,
         config,
     };
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
@@ -55,7 +65,17 @@ pub(super) struct Committer {
     /// (key, JSON of name/version/digest) of the loaded plugins.
     pub(super) plugin_set: (String, String),
     plugin_set_stored: bool,
+    plugins: Arc<PluginHost>,
+    /// The plugin host's generation `rater` was last given.
+    generation: u64,
     config: CommitterConfig,
+}
+
+/// The (key, JSON of name/version/digest) that ledger entries cite for a set.
+fn plugin_set_of(pipeline: &Pipeline) -> (String, String) {
+    let plugins = serde_json::to_string(pipeline.versions()).unwrap_or_else(|_| "[]".to_owned());
+    let key = hex::encode(&Sha256::digest(plugins.as_bytes())[..8]);
+    (key, plugins)
 }
 
 /// A message to rate in this group.
@@ -99,6 +119,7 @@ pub(super) enum GroupError {
 impl Committer {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         while let Some(first) = rx.blocking_recv() {
+            self.pick_up_reloaded_plugins();
             let mut size = first.submission.len();
             let mut jobs = vec![first];
             while size < self.config.max_group_events {
@@ -121,6 +142,20 @@ impl Committer {
                 self.write_group(write);
             }
         }
+    }
+
+    /// Switches to the plugin host's current set if it was reloaded. Called
+    /// between groups, so a group is rated with one set from start to end.
+    fn pick_up_reloaded_plugins(&mut self) {
+        let generation = self.plugins.generation();
+        if generation == self.generation {
+            return;
+        }
+        let pipeline = self.plugins.current();
+        self.plugin_set = plugin_set_of(&pipeline);
+        self.plugin_set_stored = false;
+        self.rater.set_pipeline(pipeline);
+        self.generation = generation;
     }
 
     pub(super) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

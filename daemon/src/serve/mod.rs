@@ -16,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use coexist_engine::plugin::Pipeline;
 use coexist_engine::policy::Limits;
 use coexist_engine::rating::Rater;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -25,6 +26,7 @@ pub use error::ApiError;
 use crate::cli::ServeArgs;
 use crate::commands::setup;
 use crate::ledger::{self, CommitterConfig, Ledger};
+use crate::plugins::PluginHost;
 use crate::store::Store;
 
 /// Secrets, from the environment.
@@ -59,7 +61,7 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     pub limits: Limits,
     pub metrics: PrometheusHandle,
-    pub plugins: Arc<Vec<String>>,
+    pub plugins: Arc<PluginHost>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
@@ -88,14 +90,31 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
     let metrics = crate::metrics::install()?;
     let policies = Arc::new(setup::policies(&args.policy)?);
     let limits = policies.profiles.limits;
-    let pipeline = setup::pipeline(&policies)?;
-    let plugins = pipeline.versions().iter().map(|v| format!("{}@{}", v.name, v.version)).collect();
+    let plugin_runtime = setup::plugin_runtime()?;
+    let pipeline =
+        Pipeline::load(&plugin_runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")?;
+    let plugins = PluginHost::new(plugin_runtime, policies.source.clone(), pipeline.clone());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let rater = Rater::new(policies, pipeline).with_threads(threads);
     let store = Store::open(&args.database_url).await?;
     tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
-    let ledger = ledger::spawn(store.clone(), rater, tokio::runtime::Handle::current(), CommitterConfig::default())?;
-    let state = AppState { ledger, store, secrets: Arc::new(secrets), limits, metrics, plugins: Arc::new(plugins) };
+    let ledger = ledger::spawn(
+        store.clone(),
+        rater,
+        plugins.clone(),
+        tokio::runtime::Handle::current(),
+        CommitterConfig::default(),
+    )?;
+    reload_on_sighup(plugins.clone());
+    // Dropping the watcher stops it, so it lives as long as `serve`.
+    let _watcher = match &args.policy.policies {
+        Some(dir) => Some(
+            crate::plugins::watch_policy_files(plugins.clone(), dir)
+                .with_context(|| format!("watching {} for changes", dir.display()))?,
+        ),
+        None => None,
+    };
+    let state = AppState { ledger, store, secrets: Arc::new(secrets), limits, metrics, plugins };
     if state.secrets.api_tokens.is_empty() {
         tracing::warn!("COEXIST_API_TOKENS is not set: /v1 is open to anyone who can reach this loopback address");
     }
@@ -119,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/usage", get(routes::usage::usage))
         .route("/v1/reconciliation", get(routes::reconciliation::reconciliation))
         .route("/v1/conflicts", get(routes::ledger::conflicts))
+        .route("/v1/plugins", get(routes::plugins::list))
+        .route("/v1/plugins/reload", post(routes::plugins::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/v1/webhooks/meta", get(routes::webhooks::verify).post(routes::webhooks::receive))
@@ -142,6 +163,24 @@ async fn track(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     crate::metrics::request(&method, &route, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// `SIGHUP` reloads the plugin set (the outcome is logged).
+fn reload_on_sighup(plugins: Arc<PluginHost>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("could not listen for SIGHUP; reload with POST /v1/plugins/reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let plugins = plugins.clone();
+            // Failures are logged and recorded by `reload`.
+            let _ = tokio::task::spawn_blocking(move || plugins.reload("sighup")).await;
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = plugins;
 }
 
 async fn shutdown() {

@@ -16,6 +16,8 @@ use super::routes;
         routes::ledger::conflicts,
         routes::usage::usage,
         routes::reconciliation::reconciliation,
+        routes::plugins::list,
+        routes::plugins::reload,
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::metrics,

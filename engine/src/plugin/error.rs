@@ -21,6 +21,9 @@ pub enum PluginError {
     /// The plugin refused its settings.
     #[error("plugin {plugin} refused its settings: {detail}")]
     Config { plugin: String, detail: String },
+    /// The module's bytes do not have the sha256 the policy file pins.
+    #[error("plugin {plugin}: the policy file pins sha256 {expected}, but the module's sha256 is {actual}; refusing to load it")]
+    DigestMismatch { plugin: String, expected: String, actual: String },
     /// The module could not be read or compiled.
     #[error("plugin {plugin} could not be loaded: {detail}")]
     Load { plugin: String, detail: String },
@@ -36,6 +39,7 @@ impl PluginError {
             PluginError::Contract { .. } => "plugin.contract",
             PluginError::Config { .. } => "plugin.config",
             PluginError::Load { .. } => "plugin.load",
+            PluginError::DigestMismatch { .. } => "plugin.digest_mismatch",
         }
     }
 }

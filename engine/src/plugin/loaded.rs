@@ -1,12 +1,16 @@
 //! A compiled plugin, ready to instantiate, and the calls into it.
 
+use std::time::Instant;
+
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::{Store, Trap};
 
 use super::abi::{Batch, PluginInfo, WitDecisions};
 use super::runtime::{MemoryLimitHit, PluginRuntime, StoreLimits, EPOCH_TICK, MAX_PLUGIN_MEMORY_MIB};
+use super::stats::PluginStats;
 use super::PluginError;
+use crate::policy::PluginMode;
 
 /// The WIT package and interface every plugin exports, and the host's version of it.
 pub const CONTRACT_INTERFACE: &str = "coexist:policy/policy";
@@ -21,6 +25,23 @@ pub struct PluginSpec {
     pub settings_json: String,
     pub timeout_ms: u64,
     pub memory_mib: u64,
+    /// The sha256 the module must have (hex), when the policy file pins one.
+    pub sha256: Option<String>,
+    pub mode: PluginMode,
+}
+
+impl PluginSpec {
+    /// A spec with the default limits, enforce mode and no pinned digest.
+    pub fn new(module: impl Into<String>, settings_json: impl Into<String>) -> Self {
+        Self {
+            module: module.into(),
+            settings_json: settings_json.into(),
+            timeout_ms: crate::policy::DEFAULT_TIMEOUT_MS,
+            memory_mib: crate::policy::DEFAULT_MEMORY_MIB,
+            sha256: None,
+            mode: PluginMode::Enforce,
+        }
+    }
 }
 
 /// A plugin compiled once, instantiated fresh for every batch.
@@ -30,6 +51,8 @@ pub struct LoadedPlugin {
     /// sha256 of the component bytes, hex.
     pub digest: String,
     pub spec: PluginSpec,
+    /// Counters since this plugin was loaded.
+    pub stats: PluginStats,
     pre: InstancePre<StoreLimits>,
     configure: ComponentExportIndex,
     evaluate: ComponentExportIndex,
@@ -66,6 +89,15 @@ impl LoadedPlugin {
             return Err(load_err("timeout_ms must be at least 1".into()));
         }
         let digest = sha256_hex(bytes);
+        if let Some(expected) = &spec.sha256 {
+            if !expected.eq_ignore_ascii_case(&digest) {
+                return Err(PluginError::DigestMismatch {
+                    plugin: label.clone(),
+                    expected: expected.to_ascii_lowercase(),
+                    actual: digest,
+                });
+            }
+        }
         let engine = runtime.engine();
         let component = runtime.compile(bytes).map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
         let iface_name = contract_export(&component, engine, &label)?;
@@ -86,7 +118,16 @@ impl LoadedPlugin {
                 "it imports something coexist does not provide (plugins get no capabilities at all): {e:#}"
             ))
         })?;
-        let mut plugin = Self { name: label.clone(), version: String::new(), digest, spec, pre, configure, evaluate };
+        let mut plugin = Self {
+            name: label.clone(),
+            version: String::new(),
+            digest,
+            spec,
+            stats: PluginStats::new(&label),
+            pre,
+            configure,
+            evaluate,
+        };
 
         let mut store = plugin.store();
         let instance = plugin.pre.instantiate(&mut store).map_err(|e| plugin.classify(e))?;
@@ -96,8 +137,26 @@ impl LoadedPlugin {
         let (info,) = info_fn.call(&mut store, ()).map_err(|e| plugin.classify(e))?;
         plugin.name = info.name;
         plugin.version = info.version;
+        plugin.stats = PluginStats::new(&plugin.name);
         drop(store);
         // Fail at load, not on the first message, when the settings are wrong.
+        plugin.smoke_test()?;
+        Ok(plugin)
+    }
+
+    /// The same compiled plugin with other settings (checked like at load),
+    /// e.g. for golden cases that each bring their own.
+    pub fn with_settings(&self, settings_json: &str) -> Result<Self, PluginError> {
+        let plugin = Self {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            digest: self.digest.clone(),
+            spec: PluginSpec { settings_json: settings_json.to_owned(), ..self.spec.clone() },
+            stats: PluginStats::new(&self.name),
+            pre: self.pre.clone(),
+            configure: self.configure,
+            evaluate: self.evaluate,
+        };
         plugin.smoke_test()?;
         Ok(plugin)
     }
@@ -113,11 +172,25 @@ impl LoadedPlugin {
     }
 
     fn smoke_test(&self) -> Result<(), PluginError> {
-        self.call(&Batch::EMPTY, &WitDecisions::default()).map(|_| ())
+        self.evaluate_once(&Batch::EMPTY, &WitDecisions::default()).map(|_| ())
     }
 
     /// Evaluates one batch on a fresh instance: `configure`, then `evaluate`.
+    /// The call is counted in [`LoadedPlugin::stats`].
     pub fn call(&self, batch: &Batch<'_>, so_far: &WitDecisions) -> Result<WitDecisions, PluginError> {
+        let started = Instant::now();
+        let out = self.evaluate_once(batch, so_far);
+        self.stats.record(batch.len(), started.elapsed(), out.as_ref().map(|_| ()));
+        out
+    }
+
+    /// Only a fresh instance from the pre-instantiated component, for benchmarks.
+    pub fn instantiate_only(&self) -> Result<(), PluginError> {
+        let mut store = self.store();
+        self.pre.instantiate(&mut store).map(|_| ()).map_err(|e| self.classify(e))
+    }
+
+    fn evaluate_once(&self, batch: &Batch<'_>, so_far: &WitDecisions) -> Result<WitDecisions, PluginError> {
         let mut store = self.store();
         let instance = self.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
         let configure = instance

@@ -10,9 +10,12 @@ mod abi;
 mod bundled;
 mod cache;
 mod error;
+pub mod golden;
 mod loaded;
 mod pipeline;
 mod runtime;
+mod sample;
+mod stats;
 
 pub use abi::*;
 #[cfg(feature = "fixtures")]
@@ -23,3 +26,5 @@ pub use error::PluginError;
 pub use loaded::{sha256_hex, LoadedPlugin, PluginSpec, CONTRACT_INTERFACE, CONTRACT_VERSION};
 pub use pipeline::{Pipeline, PluginVersion};
 pub use runtime::{PluginRuntime, EPOCH_TICK, MAX_PLUGIN_MEMORY_MIB};
+pub use sample::{sample_facts, OwnedFact};
+pub use stats::{PluginStats, StatsSnapshot, ERROR_CODES};

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::abi::{Batch, WitDecisions};
@@ -10,8 +11,8 @@ use super::bundled::bundled_plugin;
 use super::loaded::{LoadedPlugin, PluginSpec};
 use super::runtime::PluginRuntime;
 use super::PluginError;
-use crate::decision::Decision;
-use crate::policy::PipelineFile;
+use crate::decision::{Action, Decision};
+use crate::policy::{PipelineFile, PluginMode};
 
 /// Name and version of a plugin, as reported in every result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +27,7 @@ pub struct PluginVersion {
 pub struct Pipeline {
     plugins: Arc<[LoadedPlugin]>,
     versions: &'static [PluginVersion],
+    loaded_at: DateTime<Utc>,
 }
 
 impl Pipeline {
@@ -43,6 +45,8 @@ impl Pipeline {
                 settings_json,
                 timeout_ms: entry.timeout_ms,
                 memory_mib: entry.memory_mib,
+                sha256: entry.sha256.clone(),
+                mode: entry.mode,
             };
             specs.push((read_module(&entry.module, base_dir)?, spec));
         }
@@ -77,16 +81,45 @@ impl Pipeline {
         // once (and again per reload), so its few names live for the process and
         // results copy a pointer instead of touching a shared reference count.
         let versions: &'static [PluginVersion] = Box::leak(versions.into_boxed_slice());
-        Self { plugins: plugins.into(), versions }
+        Self { plugins: plugins.into(), versions, loaded_at: Utc::now() }
     }
 
     /// Runs every plugin over one batch and returns one decision per fact.
+    ///
+    /// An `enforce` plugin's decisions replace the decisions so far, and its
+    /// failure fails the batch. A `monitor` plugin only adds its new violations,
+    /// demoted to `flag`; its failure is counted in its stats and skipped.
     pub fn evaluate(&self, batch: &Batch<'_>) -> Result<Vec<Decision>, PluginError> {
         let mut decisions = WitDecisions::undecided(batch.len());
         for plugin in self.plugins.iter() {
-            decisions = plugin.call(batch, &decisions)?;
+            match plugin.spec.mode {
+                PluginMode::Enforce => decisions = plugin.call(batch, &decisions)?,
+                PluginMode::Monitor => {
+                    if let Ok(out) = plugin.call(batch, &decisions) {
+                        record_monitored(&mut decisions, out, &plugin.name);
+                    }
+                }
+            }
         }
         Ok(decisions.into_decisions())
+    }
+
+    /// When this set was loaded.
+    pub fn loaded_at(&self) -> DateTime<Utc> {
+        self.loaded_at
+    }
+
+    /// Whether `other` would decide exactly as this set does: the same modules,
+    /// settings, limits and modes, in the same order.
+    pub fn same_as(&self, other: &Pipeline) -> bool {
+        self.plugins.len() == other.plugins.len()
+            && self.plugins.iter().zip(other.plugins.iter()).all(|(a, b)| {
+                a.digest == b.digest
+                    && a.spec.settings_json == b.spec.settings_json
+                    && a.spec.timeout_ms == b.spec.timeout_ms
+                    && a.spec.memory_mib == b.spec.memory_mib
+                    && a.spec.mode == b.spec.mode
+            })
     }
 
     pub fn versions(&self) -> &'static [PluginVersion] {
@@ -95,6 +128,26 @@ impl Pipeline {
 
     pub fn plugins(&self) -> &[LoadedPlugin] {
         &self.plugins
+    }
+}
+
+/// Keeps the decisions so far, and appends the violations a monitored plugin
+/// added, as flags that say what the plugin would have done.
+fn record_monitored(decisions: &mut WitDecisions, out: WitDecisions, plugin: &str) {
+    let mut known = decisions.violations.clone();
+    for mut v in out.violations {
+        if let Some(k) = known.iter().position(|old| *old == v) {
+            known.swap_remove(k);
+            continue;
+        }
+        let would = match v.action {
+            Action::Allow => "allow",
+            Action::Flag => "flag",
+            Action::Block => "block",
+        };
+        v.text = format!("monitor mode ({plugin} would {would}): {}", v.text);
+        v.action = Action::Flag;
+        decisions.violations.push(v);
     }
 }
 

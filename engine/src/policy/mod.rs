@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub use currency::Currency;
 pub use effective::Effective;
 pub use market::{Market, MarketMap, Placement, OTHER_MARKET};
-pub use pipeline::{PipelineFile, PluginEntry, DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS};
+pub use pipeline::{PipelineFile, PluginEntry, PluginMode, DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS};
 pub use profile::{Limits, NumberProfile, ProfileFile, WabaProfile};
 pub use ratecard::{MarketRates, RateBook, RateCard, RateCardEntry, RATE_COLUMNS};
 pub use regime::{AllowanceScope, PricingModel, Regime, Regimes};
@@ -87,6 +87,12 @@ impl PolicySource {
                     "policy file {name} does not exist in {self:?} nor in the bundled defaults"
                 ))
             })
+    }
+
+    /// Reads the plugin pipeline (`pipeline.toml`) again, e.g. for a reload.
+    pub fn read_pipeline(&self) -> Result<PipelineFile, PolicyError> {
+        let (text, name) = self.read("pipeline.toml")?;
+        PipelineFile::from_toml(&name, &text)
     }
 
     /// The directory relative paths resolve against, for plugin modules.

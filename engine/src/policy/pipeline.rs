@@ -20,6 +20,32 @@ pub struct PluginEntry {
     /// The instance's linear-memory limit.
     #[serde(default = "default_memory_mib")]
     pub memory_mib: u64,
+    /// The hex sha256 the module must have; loading refuses any other bytes.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// `enforce` (the default) applies the plugin's decisions; `monitor`
+    /// records its violations without changing the decision, and a failure of
+    /// the plugin is counted instead of failing the batch.
+    #[serde(default)]
+    pub mode: PluginMode,
+}
+
+/// Whether a plugin's decisions count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginMode {
+    #[default]
+    Enforce,
+    Monitor,
+}
+
+impl PluginMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginMode::Enforce => "enforce",
+            PluginMode::Monitor => "monitor",
+        }
+    }
 }
 
 fn empty_table() -> toml::Table {
@@ -50,6 +76,47 @@ impl PipelineFile {
         if file.plugin.is_empty() {
             return Err(PolicyError::Invalid(format!("{source}: the pipeline lists no plugin")));
         }
+        for (i, entry) in file.plugin.iter().enumerate() {
+            if let Some(digest) = &entry.sha256 {
+                if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(PolicyError::Invalid(format!(
+                        "{source}: plugin[{i}] ({}): sha256 must be 64 hex digits, got `{digest}`",
+                        entry.module
+                    )));
+                }
+            }
+        }
         Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_take_digest_and_mode() {
+        let text = format!("[[plugin]]\nmodule = \"a.wasm\"\nsha256 = \"{}\"\nmode = \"monitor\"\n", "ab".repeat(32));
+        let file = PipelineFile::from_toml("p.toml", &text).unwrap();
+        assert_eq!(file.plugin[0].mode, PluginMode::Monitor);
+        assert_eq!(file.plugin[0].sha256.as_deref(), Some("ab".repeat(32).as_str()));
+        let plain = PipelineFile::from_toml("p.toml", "[[plugin]]\nmodule = \"a.wasm\"\n").unwrap();
+        assert_eq!(plain.plugin[0].mode, PluginMode::Enforce);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_file_and_key() {
+        let err = PipelineFile::from_toml("pipeline.toml", "[[plugin]]\nmodule = \"a.wasm\"\ntimeout = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pipeline.toml") && err.contains("timeout") && err.contains("line 3"), "{err}");
+        let err = PipelineFile::from_toml("pipeline.toml", "[[plugin]]\nmodule = \"a.wasm\"\nmode = \"audit\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audit") && err.contains("enforce"), "{err}");
+        let err = PipelineFile::from_toml("pipeline.toml", "[[plugin]]\nmodule = \"a.wasm\"\nsha256 = \"xyz\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sha256 must be 64 hex digits"), "{err}");
     }
 }

@@ -1,5 +1,88 @@
 //! The plugin SDK: what every `coexist:policy` plugin needs around its rules.
 //!
+//! # Writing a plugin
+//!
+//! Implement [`Policy`]: a name, a version, a settings type read with serde,
+//! and [`Policy::decide`], which sees one message ([`Fact`]) and amends its
+//! [`Decision`] so far. `export_policy!` (feature `policy`) does the rest. A
+//! complete plugin that makes the business's own test numbers free:
+//!
+//! ```rust
+//! use coexist_plugin_sdk::{Decision, Fact, Policy, PricingType, SettingsError};
+//! use serde::Deserialize;
+//!
+//! /// `{"numbers": ["+5511999990000"]}`: messages with these customers are free.
+//! #[derive(Default, Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! pub struct Settings {
+//!     numbers: Vec<String>,
+//! }
+//!
+//! pub struct TestNumbersFree;
+//!
+//! impl Policy for TestNumbersFree {
+//!     const NAME: &'static str = "test-numbers-free";
+//!     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+//!     type Settings = Settings;
+//!
+//!     fn validate(settings: &Settings) -> Result<(), SettingsError> {
+//!         match settings.numbers.iter().position(|n| !n.starts_with('+')) {
+//!             Some(i) => Err(SettingsError::new(format!("numbers[{i}]"), "expected E.164, e.g. +5511999990000")),
+//!             None => Ok(()),
+//!         }
+//!     }
+//!
+//!     fn decide(settings: &Settings, fact: &Fact<'_>, decision: &mut Decision<'_>) {
+//!         if settings.numbers.iter().any(|n| n == fact.user) {
+//!             decision.make_free(PricingType::NotBillable, "internal test number");
+//!         }
+//!     }
+//! }
+//!
+//! # #[cfg(feature = "policy")]
+//! coexist_plugin_sdk::export_policy!(TestNumbersFree);
+//! # use coexist_plugin_sdk::{testing, BilledCategory};
+//! # let settings = r#"{"numbers": ["+5511988887777"]}"#;
+//! # let out = testing::decide::<TestNumbersFree>(settings, &testing::fact(), &testing::billed(BilledCategory::Marketing));
+//! # assert!(!out.is_billable(0));
+//! ```
+//!
+//! with, in its `Cargo.toml`:
+//!
+//! ```toml
+//! [lib]
+//! crate-type = ["cdylib", "rlib"]   # rlib: for the native unit tests
+//!
+//! [dependencies]
+//! coexist-plugin-sdk = { path = "...", features = ["policy"] }
+//! serde = { version = "1", features = ["derive"] }
+//! ```
+//!
+//! - **Deciding.** [`Decision`] reads the decision so far
+//!   ([`Decision::is_billable`], [`Decision::category`],
+//!   [`Decision::pricing_type`], [`Decision::violations`]) and amends it:
+//!   [`Decision::make_free`], [`Decision::make_not_billable`], [`Decision::bill`],
+//!   [`Decision::set`], [`Decision::note`]; [`Decision::violation`] starts a
+//!   [`ViolationBuilder`]: `decision.violation("acme.opted_out").feature("marketing").text("...").flag()`
+//!   (or `.block()`, `.allow()`, `.action(action)`). A message the policy is not
+//!   about is left as it is.
+//! - **Settings** arrive as the JSON object of the policy file's table and are
+//!   read by [`parse_settings`] into [`Policy::Settings`]: `{}` gives its
+//!   `Default`, `#[serde(deny_unknown_fields)]` refuses misspelled keys, and
+//!   every error names its key path (`settings.numbers[2]: invalid type: ...`),
+//!   as does a [`SettingsError`] from [`Policy::validate`]. [`Action`],
+//!   [`BilledCategory`] and [`PricingType`] deserialize from their snake_case
+//!   names (`"block"`, `"authentication_international"`, `"free_entry_point"`).
+//! - **Exporting.** `coexist_plugin_sdk::export_policy!(MyPolicy);` at the crate
+//!   root implements and exports the contract (`../wit/policy.wit`) with the
+//!   SDK's own bindings, on `wasm32` only; the plugin needs no
+//!   `wit_bindgen::generate!` and no `wit-bindgen` dependency.
+//! - **Testing** natively: [`testing::decide`] runs the policy on one
+//!   [`Fact`] (start from [`testing::fact`]) and a decision so far
+//!   ([`testing::billed`], [`testing::blank`], ...), exactly as the guest does.
+//!
+//! # The building blocks
+//!
 //! The contract (`../wit/policy.wit`) sends a batch as columns and takes the
 //! decisions back as columns. Rules are easier to write and to test over one
 //! typed row, so this crate holds, in one place for all plugins:
@@ -16,8 +99,10 @@
 //!   these types, so that no plugin repeats the conversion;
 //! - [`OwnedBatch`], which encodes facts into columns, as the host does, for tests.
 //!
-//! The crate generates no bindings: each plugin must `export!` its own guest
-//! type from its own `wit_bindgen::generate!`.
+//! Plugins that need the whole batch at once (the bundled ones) skip
+//! [`Policy`]: they `wit_bindgen::generate!` and `export!` their own guest and
+//! convert with [`wit_glue!`]. Without the `policy` feature the crate generates
+//! no bindings; with it, its bindings do not clash with a plugin's own.
 //!
 //! # Bad input
 //!
@@ -42,12 +127,27 @@
 //!   a value missing from a shorter column reads as if it were out of range or
 //!   unknown (the fallbacks above), or as 0 / empty for numbers and flags.
 
+// `export_policy!` and the SDK's own bindings name the crate by its name, which
+// must also resolve inside it.
+extern crate self as coexist_plugin_sdk;
+
+mod decision;
 mod decisions;
 mod glue;
+#[cfg(feature = "policy")]
+#[doc(hidden)]
+pub mod guest;
+mod names;
 mod owned;
+mod policy;
+mod settings;
+pub mod testing;
 
+pub use decision::{Decision, ViolationBuilder};
 pub use decisions::{Decisions, DecisionsBuilder, Note, Violation};
 pub use owned::OwnedBatch;
+pub use policy::{decide_batch, load_settings, Policy};
+pub use settings::{parse_settings, SettingsError};
 
 /// An index into a batch's symbols.
 pub type Symbol = u32;

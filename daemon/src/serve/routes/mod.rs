@@ -2,6 +2,7 @@
 
 pub mod ledger;
 pub mod ops;
+pub mod plugins;
 pub mod rate;
 pub mod reconciliation;
 pub mod usage;

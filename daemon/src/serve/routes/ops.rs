@@ -20,7 +20,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.store.backend().name();
     if state.store.ping().await {
-        Json(json!({ "status": "ready", "store": store, "plugins": *state.plugins })).into_response()
+        Json(json!({ "status": "ready", "store": store, "plugins": plugin_names(&state) })).into_response()
     } else {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -46,4 +46,9 @@ pub async fn openapi() -> Response {
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "request.not_found", format!("no route for {}", uri.path()))
         .with_details(json!({ "see": "/openapi.json" }))
+}
+
+/// `name@version` of each plugin of the current set.
+fn plugin_names(state: &AppState) -> Vec<String> {
+    state.plugins.current().versions().iter().map(|v| format!("{}@{}", v.name, v.version)).collect()
 }

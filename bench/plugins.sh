@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Plugin platform benchmarks (issue 5), on the release binary.
+#
+#   bench/plugins.sh [overhead|startup|reload|sandbox]...   (default: all)
+#
+# overhead  `coexist plugin bench` on each bundled plugin: a fresh instance,
+#           and the per-message cost at batch sizes 1, 64 and 1,024.
+# startup   time from spawning `coexist serve` to a 200 from /readyz, with a
+#           warm compile cache (median of RUNS, default 10).
+# reload    `POST /v1/plugins/reload` of the bundled set with new settings
+#           (so it is really swapped), as the daemon reports it (took_ms).
+# sandbox   p99 of ordinary single-event requests (wrk) with the bundled set,
+#           then with each failure fixture added and hit by one triggering
+#           request every 50 ms: the "within 2x of normal" check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ADDR=127.0.0.1:18081
+RUNS=${RUNS:-10}
+DURATION=${DURATION:-10s}
+cargo build --release -p coexist >&2
+BIN=$PWD/target/release/coexist
+WORK=$(mktemp -d)
+export COEXIST_CACHE_DIR="$WORK/cache"
+PID=
+trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+now_ms() { date +%s%3N; }
+
+start_daemon() { # [extra args...]
+  rm -f "$WORK"/ledger.db*
+  COEXIST_LOG=warn "$BIN" serve --listen "$ADDR" --database-url "sqlite://$WORK/ledger.db" \
+    --config tests/fixtures/w1.toml "$@" 2> "$WORK/daemon.log" &
+  PID=$!
+  for _ in $(seq 1 2000); do
+    curl -fs "http://$ADDR/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.005
+  done
+  cat "$WORK/daemon.log" >&2
+  exit 1
+}
+
+stop_daemon() {
+  kill "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+}
+
+scenario_overhead() {
+  for plugin in classifier coexistence; do
+    echo "== coexist plugin bench bundled:$plugin"
+    "$BIN" plugin bench "bundled:$plugin" --iterations 2000
+    echo
+  done
+}
+
+scenario_startup() {
+  echo "== start to ready, warm compile cache (median of $RUNS)"
+  start_daemon && stop_daemon # warms the cache
+  local times=()
+  for _ in $(seq 1 "$RUNS"); do
+    local t0; t0=$(now_ms)
+    start_daemon
+    times+=($(( $(now_ms) - t0 )))
+    stop_daemon
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "=> median %d ms, max %d ms (%d runs)\n", a[int((NR + 1) / 2)], a[NR], NR }'
+}
+
+pipeline() { # us_marketing_block_from
+  cat <<TOML
+[[plugin]]
+module = "bundled:classifier"
+[plugin.settings]
+us_marketing_block_from = "$1"
+
+[[plugin]]
+module = "bundled:coexistence"
+TOML
+}
+
+scenario_reload() {
+  echo "== POST /v1/plugins/reload of the bundled set ($RUNS reloads, each with new settings)"
+  mkdir -p "$WORK/policies"
+  pipeline 2025-04-01 > "$WORK/policies/pipeline.toml"
+  start_daemon --policies "$WORK/policies"
+  for i in $(seq 1 "$RUNS"); do
+    pipeline "2025-04-$(printf '%02d' $((i + 1)))" > "$WORK/policies/pipeline.toml.tmp"
+    mv "$WORK/policies/pipeline.toml.tmp" "$WORK/policies/pipeline.toml"
+    local t0; t0=$(now_ms)
+    curl -fs -X POST "http://$ADDR/v1/plugins/reload" > "$WORK/reload.json"
+    echo "reload $i: $(( $(now_ms) - t0 )) ms over HTTP; daemon: $(grep -o '"took_ms":[0-9]*' "$WORK/reload.json" | head -1), $(grep -o '"outcome":"[a-z]*"' "$WORK/reload.json")"
+    sleep 0.5 # lets the file watcher's own reload (same files) finish first
+  done
+  stop_daemon
+}
+
+scenario_sandbox() {
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  mkdir -p "$WORK/policies"
+  cargo run -q --release -p coexist-engine --features fixtures --example write_fixtures -- "$WORK/policies" >/dev/null
+  for fixture in none spin memory-hog trap wrong-count; do
+    {
+      echo '[[plugin]]'; echo 'module = "bundled:classifier"'; echo
+      echo '[[plugin]]'; echo 'module = "bundled:coexistence"'
+      if [ "$fixture" != none ]; then
+        printf '\n[[plugin]]\nmodule = "%s.wasm"\ntimeout_ms = 20\nmemory_mib = 16\n[plugin.settings]\ntrigger = "+15550009999"\n' "$fixture"
+      fi
+    } > "$WORK/policies/pipeline.toml"
+    start_daemon --policies "$WORK/policies"
+    local n=0 failed=0
+    ( while kill -0 "$PID" 2>/dev/null; do
+        n=$((n + 1))
+        curl -s -o /dev/null -H 'content-type: application/json' -X POST "http://$ADDR/v1/rate" \
+          -d "{\"id\":\"trigger-$n-$RANDOM\",\"waba\":\"W1\",\"business_number\":\"+6221555000\",\"user\":\"+15550009999\",\"direction\":\"outbound\",\"side\":\"api\",\"type\":\"template\",\"template_category\":\"marketing\",\"timestamp\":\"2026-03-10T10:00:00Z\"}" || true
+        sleep 0.05
+      done ) &
+    local trig=$!
+    echo "== fixture: $fixture (one triggering request every 50 ms beside the load)"
+    wrk -t2 -c8 -d"$DURATION" --latency -s bench/rate_w1.lua "http://$ADDR" | grep -E 'Latency|50%|99%|Requests/sec|Non-2xx'
+    kill "$trig" 2>/dev/null || true
+    curl -fs "http://$ADDR/v1/plugins" | grep -o '"errors":{[^}]*}' | tail -1 || true
+    stop_daemon
+  done
+}
+
+for s in ${@:-overhead startup reload sandbox}; do
+  "scenario_$s"
+done
