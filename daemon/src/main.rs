@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod ledger;
 mod metrics;
+mod progress;
 mod serve;
 mod store;
 

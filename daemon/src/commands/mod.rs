@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin adapter over the engine.
 
+mod finance;
 mod generate;
 mod rate;
 pub mod setup;
@@ -13,5 +14,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::serve::run(args),
         Command::Rate(args) => rate::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Ratecard(c) => finance::ratecard(c),
+        Command::Markets(c) => finance::markets(c),
+        Command::Forecast(args) => finance::forecast(args),
     }
 }

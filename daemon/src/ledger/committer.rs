@@ -34,7 +34,9 @@ pub fn spawn(store: Store, rater: Rater, runtime: Handle, config: CommitterConfi
     let versions = rater.pipeline().versions();
     let plugins = serde_json::to_string(versions).unwrap_or_else(|_| "[]".to_owned());
     let key = hex::encode(&Sha256::digest(plugins.as_bytes())[..8]);
+    let policies: super::SharedPolicies = Arc::new(std::sync::RwLock::new(rater.policies_arc()));
     let committer = Committer {
+        policies: policies.clone(),
         store,
         rater,
         rt: runtime,
@@ -44,7 +46,7 @@ pub fn spawn(store: Store, rater: Rater, runtime: Handle, config: CommitterConfi
         config,
     };
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
-    Ok(Ledger { jobs: tx })
+    Ok(Ledger { jobs: tx, policies })
 }
 
 pub(super) struct Committer {
@@ -56,6 +58,8 @@ pub(super) struct Committer {
     pub(super) plugin_set: (String, String),
     plugin_set_stored: bool,
     config: CommitterConfig,
+    /// What readers see of the rater's policies.
+    pub(super) policies: super::SharedPolicies,
 }
 
 /// A message to rate in this group.
@@ -111,6 +115,7 @@ impl Committer {
                 }
             }
             metrics::group_size(size);
+            let (finance, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.submission.is_finance());
             let (dry, write): (Vec<Job>, Vec<Job>) =
                 jobs.into_iter().partition(|j| matches!(j.submission, Submission::Rate { dry_run: true, .. }));
             for job in dry {
@@ -119,6 +124,10 @@ impl Committer {
             }
             if !write.is_empty() {
                 self.write_group(write);
+            }
+            for job in finance {
+                let answer = self.finance(job.submission);
+                let _ = job.reply.send(answer);
             }
         }
     }
@@ -362,6 +371,7 @@ impl Committer {
                 return Err(e);
             }
         };
+        changes.usage = self.usage_of(&changes.entries);
         let counts = metrics::RatedCounts::of(&changes.entries);
         if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {
             self.forget(touched);
@@ -402,6 +412,17 @@ fn parts(s: &Submission) -> (&[Event], &[coexist_engine::event::StatusReport]) {
     match s {
         Submission::Rate { events, .. } => (events, &[]),
         Submission::Webhook { events, statuses } => (events, statuses),
+        _ => (&[], &[]),
+    }
+}
+
+impl GroupError {
+    /// The error's text.
+    pub(super) fn message(self) -> String {
+        match self {
+            GroupError::Store(m) => m,
+            GroupError::Rating { message, .. } => message,
+        }
     }
 }
 
