@@ -37,6 +37,14 @@ pub enum Command {
     /// POST /v1/plugins/reload).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Rate-card versions in the ledger database: import Meta's CSV, list them.
+    #[command(subcommand)]
+    Ratecard(RatecardCommand),
+    /// The market map in the ledger database: import a new one.
+    #[command(subcommand)]
+    Markets(MarketsCommand),
+    /// Forecast a WABA's cost for a scenario (TOML): JSON, CSV or an SVG chart on stdout.
+    Forecast(ForecastArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +105,84 @@ pub struct PluginBenchArgs {
     /// Calls measured per batch size.
     #[arg(long, default_value_t = 2_000)]
     pub iterations: usize,
+}
+
+/// Where the ledger database is, for the finance commands.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The ledger database: sqlite://FILE (created if missing) or postgres://...
+    #[arg(long, env = "COEXIST_DATABASE_URL", default_value = "sqlite://coexist.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RatecardCommand {
+    /// Validate and store a rate card in Meta's CSV layout. A running daemon
+    /// prices with it after a restart; `POST /v1/ratecards` takes effect at once.
+    Import(RatecardImportArgs),
+    /// List the rate-card versions (policy files and imported), as JSON.
+    List(RatecardListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RatecardImportArgs {
+    /// The CSV: Market,Currency,Marketing,Utility,Authentication,Authentication-International,Service.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// The card's currency; every row's Currency must match.
+    #[arg(long)]
+    pub currency: String,
+    /// The first local day the card is in force (YYYY-MM-DD).
+    #[arg(long)]
+    pub effective_from: String,
+    /// Exclusive; without it the card runs until the next card of its currency.
+    #[arg(long)]
+    pub effective_to: Option<String>,
+    /// The version id (default <currency>-<effective_from>).
+    #[arg(long)]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RatecardListArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MarketsCommand {
+    /// Validate and store a market map (prefix,country,market,effective_from,effective_to,note).
+    Import(MarketsImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MarketsImportArgs {
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// The scenario (see the README's Forecasts section).
+    #[arg(value_name = "SCENARIO.toml")]
+    pub scenario: PathBuf,
+    /// json (default), csv or svg.
+    #[arg(long, default_value = "json")]
+    pub format: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod commands;
 mod ledger;
 mod metrics;
 mod plugins;
+mod progress;
 mod serve;
 mod store;
 

@@ -11,6 +11,7 @@
 //! - [`state`] tracks windows, identities and counters per WABA.
 //! - [`rating`] runs context → plugins → [`pricing`].
 //! - [`report`] rounds totals per line.
+//! - [`finance`] validates rate-card imports, builds invoices and forecasts.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -33,6 +34,7 @@
 
 pub mod decision;
 pub mod event;
+pub mod finance;
 pub mod intern;
 pub mod phone;
 pub mod plugin;

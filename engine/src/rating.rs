@@ -58,6 +58,18 @@ impl Rater {
         &self.policies
     }
 
+    /// The policies, shared.
+    pub fn policies_arc(&self) -> Arc<Policies> {
+        self.policies.clone()
+    }
+
+    /// Rates from now on with other policy data (e.g. a rate card imported
+    /// at run time). The per-WABA state is kept: it holds windows and
+    /// counters, which do not depend on prices.
+    pub fn set_policies(&mut self, policies: Arc<Policies>) {
+        self.policies = policies;
+    }
+
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }

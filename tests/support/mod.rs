@@ -214,6 +214,12 @@ impl Daemon {
         send(self.authorize(self.http.get(self.url(path)))).await
     }
 
+    /// POSTs a body with a content type, returning status and body.
+    pub async fn post(&self, path: &str, content_type: &str, body: impl Into<String>) -> (u16, Value) {
+        let r = self.authorize(self.http.post(self.url(path)));
+        send(r.header("content-type", content_type).body(body.into())).await
+    }
+
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let resp = self.authorize(self.http.get(self.url(path))).send().await.expect("request");
         (resp.status().as_u16(), resp.text().await.unwrap_or_default())

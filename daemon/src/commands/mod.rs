@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin adapter over the engine.
 
+mod finance;
 mod generate;
 mod plugin;
 mod rate;
@@ -15,5 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rate(args) => rate::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Plugin(command) => plugin::run(command),
+        Command::Ratecard(c) => finance::ratecard(c),
+        Command::Markets(c) => finance::markets(c),
+        Command::Forecast(args) => finance::forecast(args),
     }
 }

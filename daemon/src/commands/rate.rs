@@ -59,7 +59,7 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     events.extend(fallback);
 
     let mut rater = Rater::new(policies, pipeline).with_threads(threads);
-    let outcomes = rater.rate(&events);
+    let outcomes = rate_with_progress(&mut rater, &events);
     let rate_done = started.elapsed();
 
     // Serialize in parallel, one buffer per part, then write the parts in order.
@@ -110,6 +110,38 @@ pub fn run(args: RateArgs) -> anyhow::Result<ExitCode> {
     summary.write(&mut err_out, args.rounding.into())?;
     err_out.flush()?;
     Ok(if errors.is_empty() && rate_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Events per rating call when progress is shown.
+const PROGRESS_CHUNK: usize = 65_536;
+
+/// Rates in timestamp order, in chunks, advancing a progress bar on a
+/// terminal. The rater keeps each WABA's state between calls and orders each
+/// call by (timestamp, input order), so chunks of the time-sorted input give
+/// the same results as one call.
+fn rate_with_progress(rater: &mut Rater, events: &[Event]) -> Vec<RateOutcome> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| (events[i].at, i));
+    let bar = crate::progress::Bar::messages(events.len() as u64, "rating");
+    let mut slots: Vec<Option<RateOutcome>> = (0..events.len()).map(|_| None).collect();
+    let mut done = 0u64;
+    for chunk in order.chunks(PROGRESS_CHUNK) {
+        let batch: Vec<Event> = chunk.iter().map(|&i| events[i].clone()).collect();
+        for (&i, outcome) in chunk.iter().zip(rater.rate(&batch)) {
+            slots[i] = Some(outcome);
+        }
+        done += chunk.len() as u64;
+        bar.set(done);
+    }
+    bar.finish();
+    slots
+        .into_iter()
+        .map(|s| {
+            s.unwrap_or_else(|| {
+                Err(coexist_engine::rated::RateError::new("rating.internal", "a message was not rated"))
+            })
+        })
+        .collect()
 }
 
 fn read_input(path: &std::path::Path) -> anyhow::Result<String> {

@@ -42,7 +42,9 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel::<Job>(4096);
     let generation = plugins.generation();
     let plugin_set = plugin_set_of(rater.pipeline());
+    let policies: super::SharedPolicies = Arc::new(std::sync::RwLock::new(rater.policies_arc()));
     let committer = Committer {
+        policies: policies.clone(),
         store,
         rater,
         rt: runtime,
@@ -54,7 +56,7 @@ pub fn spawn(
         config,
     };
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
-    Ok(Ledger { jobs: tx })
+    Ok(Ledger { jobs: tx, policies })
 }
 
 pub(super) struct Committer {
@@ -69,6 +71,8 @@ pub(super) struct Committer {
     /// The plugin host's generation `rater` was last given.
     generation: u64,
     config: CommitterConfig,
+    /// What readers see of the rater's policies.
+    pub(super) policies: super::SharedPolicies,
 }
 
 /// The (key, JSON of name/version/digest) that ledger entries cite for a set.
@@ -132,6 +136,7 @@ impl Committer {
                 }
             }
             metrics::group_size(size);
+            let (finance, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.submission.is_finance());
             let (dry, write): (Vec<Job>, Vec<Job>) =
                 jobs.into_iter().partition(|j| matches!(j.submission, Submission::Rate { dry_run: true, .. }));
             for job in dry {
@@ -140,6 +145,10 @@ impl Committer {
             }
             if !write.is_empty() {
                 self.write_group(write);
+            }
+            for job in finance {
+                let answer = self.finance(job.submission);
+                let _ = job.reply.send(answer);
             }
         }
     }
@@ -397,6 +406,7 @@ impl Committer {
                 return Err(e);
             }
         };
+        changes.usage = self.usage_of(&changes.entries);
         let counts = metrics::RatedCounts::of(&changes.entries);
         if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {
             self.forget(touched);
@@ -437,6 +447,17 @@ fn parts(s: &Submission) -> (&[Event], &[coexist_engine::event::StatusReport]) {
     match s {
         Submission::Rate { events, .. } => (events, &[]),
         Submission::Webhook { events, statuses } => (events, statuses),
+        _ => (&[], &[]),
+    }
+}
+
+impl GroupError {
+    /// The error's text.
+    pub(super) fn message(self) -> String {
+        match self {
+            GroupError::Store(m) => m,
+            GroupError::Rating { message, .. } => message,
+        }
     }
 }
 

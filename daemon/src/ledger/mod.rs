@@ -10,16 +10,19 @@
 
 mod book;
 mod committer;
+mod finance;
 mod rerate;
 mod statuses;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use coexist_engine::event::{Event, StatusReport};
+use coexist_engine::policy::{Policies, RateCard};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 pub use committer::{spawn, CommitterConfig};
+pub use finance::{card_json, import_refusal, RerateRequest};
 
 /// What a request asks the ledger to do.
 #[derive(Debug)]
@@ -30,6 +33,12 @@ pub enum Submission {
     /// taken by different content is recorded as a conflict and skipped; the
     /// rest is stored (Meta cannot correct a delivery).
     Webhook { events: Vec<Event>, statuses: Vec<StatusReport> },
+    /// A validated rate card to add to the book (refused if it overlaps).
+    ImportRateCard { card: Box<RateCard>, csv: String, source: String },
+    /// A market map (CSV) to replace the current one.
+    ImportMarkets { csv: String, source: String },
+    /// Re-rate stored messages under the current policies.
+    Rerate(RerateRequest),
 }
 
 impl Submission {
@@ -37,7 +46,13 @@ impl Submission {
         match self {
             Submission::Rate { events, .. } => events.len(),
             Submission::Webhook { events, statuses } => events.len() + statuses.len(),
+            _ => 1,
         }
+    }
+
+    /// Finance work runs alone, after the group's writes.
+    fn is_finance(&self) -> bool {
+        matches!(self, Submission::ImportRateCard { .. } | Submission::ImportMarkets { .. } | Submission::Rerate(_))
     }
 }
 
@@ -52,6 +67,8 @@ pub struct Reply {
     pub statuses: usize,
     /// Conflicts recorded and skipped (webhooks only).
     pub conflicts: Vec<Conflict>,
+    /// The answer of a finance submission (import, re-rate), as JSON.
+    pub finance: Option<serde_json::Value>,
 }
 
 /// A message id that arrived again with different content.
@@ -78,6 +95,9 @@ pub enum LedgerError {
     Store(String),
     #[error("the ledger is shutting down")]
     Unavailable,
+    /// A finance submission was refused: `status` is the HTTP status.
+    #[error("{message}")]
+    Refused { status: u16, code: &'static str, message: String, details: serde_json::Value },
 }
 
 /// A request and where to send its answer.
@@ -86,13 +106,26 @@ struct Job {
     reply: oneshot::Sender<Result<Reply, LedgerError>>,
 }
 
+/// The policies the committer rates with, shared with the readers; a rate
+/// card or market map import replaces them.
+pub type SharedPolicies = Arc<RwLock<Arc<Policies>>>;
+
 /// The HTTP side's handle on the committer.
 #[derive(Clone)]
 pub struct Ledger {
     jobs: mpsc::Sender<Job>,
+    policies: SharedPolicies,
 }
 
 impl Ledger {
+    /// The policies in force now.
+    pub fn policies(&self) -> Arc<Policies> {
+        match self.policies.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// Queues a submission and waits until it is committed (or refused).
     pub async fn submit(&self, submission: Submission) -> Result<Reply, LedgerError> {
         let (tx, rx) = oneshot::channel();

@@ -416,7 +416,14 @@ impl Committer {
     }
 
     /// A charge for a rated message, taking the next sequence number.
-    fn entry(&mut self, e: &Event, r: &Rated, status: Option<&StatusRow>, cause: &str, now_ms: i64) -> EntryRow {
+    pub(super) fn entry(
+        &mut self,
+        e: &Event,
+        r: &Rated,
+        status: Option<&StatusRow>,
+        cause: &str,
+        now_ms: i64,
+    ) -> EntryRow {
         let seq = self.books.get_mut(&e.waba.0).map_or(0, Book::take_seq);
         EntryRow {
             waba: e.waba.0.clone(),
@@ -444,12 +451,12 @@ impl Committer {
     }
 
     /// The time zone of a WABA's profile (UTC when it has none).
-    fn timezone(&self, waba: &str) -> chrono_tz::Tz {
+    pub(super) fn timezone(&self, waba: &str) -> chrono_tz::Tz {
         self.rater.policies().profiles.profile(waba).map_or(chrono_tz::Tz::UTC, |p| p.timezone)
     }
 
     /// Ledger entries by seq.
-    fn entries(&self, waba: &str, seqs: &[i64]) -> Result<HashMap<i64, EntryRow>, GroupError> {
+    pub(super) fn entries(&self, waba: &str, seqs: &[i64]) -> Result<HashMap<i64, EntryRow>, GroupError> {
         if seqs.is_empty() {
             return Ok(HashMap::new());
         }
@@ -485,7 +492,7 @@ impl Committer {
 }
 
 /// A failed delivery makes an outbound message not billable.
-fn apply_status(rated: &mut Rated, status: Option<&StatusRow>) {
+pub(super) fn apply_status(rated: &mut Rated, status: Option<&StatusRow>) {
     if status.is_some_and(is_failed) && rated.direction == coexist_engine::event::Direction::Outbound {
         mark_failed(rated);
     }
@@ -497,7 +504,7 @@ fn rating_error(p: &Pending, e: coexist_engine::rated::RateError) -> GroupError 
 }
 
 /// Decodes stored bodies back into events.
-fn decode_stored(stored: &[StoredEvent]) -> Result<Vec<Event>, GroupError> {
+pub(super) fn decode_stored(stored: &[StoredEvent]) -> Result<Vec<Event>, GroupError> {
     stored
         .iter()
         .map(|s| {

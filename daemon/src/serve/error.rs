@@ -95,6 +95,10 @@ impl From<LedgerError> for ApiError {
             }
             LedgerError::Store(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ledger.store_failed", message),
             LedgerError::Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ledger.unavailable", message),
+            LedgerError::Refused { status, code, details, .. } => {
+                ApiError::new(StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY), code, message)
+                    .with_details(details)
+            }
         }
     }
 }

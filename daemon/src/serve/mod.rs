@@ -22,6 +22,7 @@ use coexist_engine::rating::Rater;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use error::ApiError;
+pub use routes::finance::run_forecast;
 
 use crate::cli::ServeArgs;
 use crate::commands::setup;
@@ -88,7 +89,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 
 async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow::Result<()> {
     let metrics = crate::metrics::install()?;
-    let policies = Arc::new(setup::policies(&args.policy)?);
+    let store = Store::open(&args.database_url).await?;
+    tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
+    let policies = setup::with_stored_imports(setup::policies(&args.policy)?, &store).await?;
+    let policies = Arc::new(policies);
+    if store.daily_usage_missing().await? {
+        let zones = policies.clone();
+        let tz = move |waba: &str| zones.profiles.profile(waba).map_or(chrono_tz::Tz::UTC, |p| p.timezone);
+        let rows = store.rebuild_daily_usage(tz).await?;
+        tracing::info!(rows, "built the daily usage summary from the existing ledger");
+    }
     let limits = policies.profiles.limits;
     let plugin_runtime = setup::plugin_runtime()?;
     let pipeline =
@@ -96,8 +106,6 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
     let plugins = PluginHost::new(plugin_runtime, policies.source.clone(), pipeline.clone());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let rater = Rater::new(policies, pipeline).with_threads(threads);
-    let store = Store::open(&args.database_url).await?;
-    tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
     let ledger = ledger::spawn(
         store.clone(),
         rater,
@@ -140,9 +148,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/conflicts", get(routes::ledger::conflicts))
         .route("/v1/plugins", get(routes::plugins::list))
         .route("/v1/plugins/reload", post(routes::plugins::reload))
+        .route("/v1/ratecards", get(routes::finance::list_ratecards).post(routes::finance::import_ratecard))
+        .route("/v1/markets", post(routes::finance::import_markets))
+        .route("/v1/rerate", post(routes::finance::rerate))
+        .route("/v1/invoices/{waba}/{month}", get(routes::finance::invoice))
+        .route("/v1/forecasts", post(routes::finance::forecast))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/v1/webhooks/meta", get(routes::webhooks::verify).post(routes::webhooks::receive))
+        .route("/", get(routes::dashboard::page))
+        .route("/dashboard.js", get(routes::dashboard::script))
+        .route("/dashboard.css", get(routes::dashboard::style))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

@@ -3,6 +3,7 @@
 //!
 //! Only the committer writes (see [`crate::ledger`]); HTTP handlers read.
 
+mod finance;
 mod rows;
 mod write;
 
@@ -15,6 +16,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::AnyConnection;
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 
+pub use finance::{usage_of, StoredCard, Usage, UsageKey};
 pub use rows::*;
 pub use write::{Changes, ConflictRow, EventRow};
 
@@ -287,6 +289,13 @@ impl Store {
             sql.push_str(&format!(" AND (waba > ${n} OR (waba = ${n} AND seq > ${}))", n + 1));
             n += 2;
         }
+        let line = [("market", &filter.market), ("category", &filter.category), ("pricing_type", &filter.pricing_type)];
+        for (column, value) in line {
+            if value.is_some() {
+                sql.push_str(&format!(" AND {column} = ${n}"));
+                n += 1;
+            }
+        }
         sql.push_str(&format!(" ORDER BY waba, seq LIMIT ${n}"));
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(filter.from_ms).bind(filter.to_ms);
         if let Some(w) = &filter.waba {
@@ -294,6 +303,9 @@ impl Store {
         }
         if let Some((w, seq)) = &filter.after {
             q = q.bind(w.clone()).bind(*seq);
+        }
+        for value in line.iter().filter_map(|(_, v)| v.as_ref()) {
+            q = q.bind(value.clone());
         }
         let rows = q.bind(limit).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(EntryRow::from_row).collect::<Result<Vec<_>, _>>()?)
@@ -442,6 +454,10 @@ pub struct LedgerFilter {
     pub to_ms: i64,
     /// Entries strictly after this (WABA, seq).
     pub after: Option<(String, i64)>,
+    /// Only entries of this market, category and pricing type (an invoice line).
+    pub market: Option<String>,
+    pub category: Option<String>,
+    pub pricing_type: Option<String>,
 }
 
 /// The distinct WABAs and ids of a chunk of keys, and the keys as a set.

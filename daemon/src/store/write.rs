@@ -4,6 +4,9 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe};
 
+use std::collections::BTreeMap;
+
+use super::finance::{Usage, UsageKey};
 use super::{EntryRow, StatusRow, Store, CHUNK};
 
 /// An event row to insert, or to update: a stored message whose live entry
@@ -37,6 +40,10 @@ pub struct Changes {
     pub statuses: Vec<(String, StatusRow)>,
     pub conflicts: Vec<ConflictRow>,
     pub plugin_sets: Vec<(String, String)>,
+    /// What the entries add to the daily usage summary.
+    pub usage: BTreeMap<UsageKey, Usage>,
+    /// A re-rating job that ran: (job id, request JSON, report JSON).
+    pub rerate_job: Option<(String, String, String)>,
 }
 
 impl Changes {
@@ -47,6 +54,7 @@ impl Changes {
             && self.statuses.is_empty()
             && self.conflicts.is_empty()
             && self.plugin_sets.is_empty()
+            && self.rerate_job.is_none()
     }
 }
 
@@ -58,7 +66,8 @@ impl Store {
         }
         let mut writer = self.writer().lock().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-        let Changes { new_events, updated_events, entries, statuses, conflicts, plugin_sets } = changes;
+        let Changes { new_events, updated_events, entries, statuses, conflicts, plugin_sets, usage, rerate_job } =
+            changes;
         for (key, plugins) in plugin_sets {
             sqlx::query(
                 "INSERT INTO plugin_sets (plugin_set, plugins) VALUES ($1, $2) ON CONFLICT (plugin_set) DO NOTHING",
@@ -152,6 +161,16 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        self.apply_usage(&mut tx, usage).await?;
+        if let Some((job_id, request, report)) = rerate_job {
+            sqlx::query("INSERT INTO rerate_jobs (job_id, request, report, created_ms) VALUES ($1, $2, $3, $4)")
+                .bind(job_id)
+                .bind(request)
+                .bind(report)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -183,7 +202,7 @@ fn bind_entry(q: Query<'static, Any, AnyArguments>, e: EntryRow) -> Query<'stati
 
 impl Store {
     /// `head` followed by `rows` groups of `columns` bind parameters.
-    fn multi_row_insert(&self, head: &str, columns: usize, rows: usize) -> String {
+    pub(super) fn multi_row_insert(&self, head: &str, columns: usize, rows: usize) -> String {
         let mut sql = String::with_capacity(head.len() + rows * columns * 6);
         sql.push_str(head);
         for r in 0..rows {

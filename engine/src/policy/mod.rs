@@ -15,6 +15,8 @@ mod tiers;
 use std::path::{Path, PathBuf};
 
 pub use currency::Currency;
+/// Serde helper for optional `YYYY-MM-DD` dates (TOML dates or strings).
+pub use dates::opt_date;
 pub use effective::Effective;
 pub use market::{Market, MarketMap, Placement, OTHER_MARKET};
 pub use pipeline::{PipelineFile, PluginEntry, PluginMode, DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS};

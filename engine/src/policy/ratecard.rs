@@ -62,7 +62,11 @@ pub struct RateCard {
     /// The version id, e.g. `usd-2026-01-01`.
     pub id: crate::intern::Name,
     pub currency: Currency,
+    /// The range in force, with an open end closed at the next card of the
+    /// same currency once the card is in a [`RateBook`].
     pub effective: Effective,
+    /// The end as declared (`None`: until the next card).
+    pub declared_to: Option<NaiveDate>,
     rates: HashMap<Market, MarketRates>,
 }
 
@@ -121,12 +125,17 @@ impl RateCard {
             }
             rates.insert(market, row);
         }
-        Ok(Self { id: crate::intern::Name::new(id), currency, effective, rates })
+        Ok(Self { id: crate::intern::Name::new(id), currency, effective, declared_to: effective.effective_to, rates })
     }
 
     /// The rates for a market, if the card lists it.
     pub fn market(&self, market: &str) -> Option<&MarketRates> {
         self.rates.get(market)
+    }
+
+    /// The markets the card lists.
+    pub fn markets(&self) -> impl Iterator<Item = &Market> {
+        self.rates.keys()
     }
 
     /// How many markets the card prices.
@@ -176,6 +185,22 @@ impl RateBook {
     /// currency, and refusing overlapping ranges.
     pub fn new(mut cards: Vec<RateCard>) -> Result<Self, PolicyError> {
         cards.sort_by_key(|c| (c.currency, c.effective.effective_from));
+        for card in &mut cards {
+            card.effective.effective_to = card.declared_to;
+        }
+        for pair in cards.windows(2) {
+            if pair[0].currency == pair[1].currency
+                && pair[0].effective.effective_from == pair[1].effective.effective_from
+            {
+                return Err(PolicyError::Invalid(format!(
+                    "rate card {} and rate card {} both start on {} in {}",
+                    pair[0].id,
+                    pair[1].id,
+                    pair[0].effective.effective_from.map_or_else(|| "…".to_owned(), |d| d.to_string()),
+                    pair[0].currency
+                )));
+            }
+        }
         for i in 0..cards.len() {
             let next_from =
                 cards.get(i + 1).filter(|n| n.currency == cards[i].currency).and_then(|n| n.effective.effective_from);
@@ -205,6 +230,17 @@ impl RateBook {
 
     pub fn cards(&self) -> &[RateCard] {
         &self.cards
+    }
+
+    /// A new book with `card` added: refused when its range overlaps a card
+    /// of the same currency (or starts on the same day as one).
+    pub fn with_card(&self, card: RateCard) -> Result<Self, PolicyError> {
+        if self.cards.iter().any(|c| c.id == card.id) {
+            return Err(PolicyError::Invalid(format!("a rate card with id {} exists already", card.id)));
+        }
+        let mut cards = self.cards.clone();
+        cards.push(card);
+        Self::new(cards)
     }
 }
 
@@ -258,6 +294,7 @@ mod tests {
             id: crate::intern::Name::new(id),
             currency: usd,
             effective: Effective::new(Some(from.parse().unwrap()), to.map(|t| t.parse().unwrap())),
+            declared_to: to.map(|t| t.parse().unwrap()),
             rates: HashMap::new(),
         };
         let book = RateBook::new(vec![mk("b", "2026-07-01", None), mk("a", "2026-01-01", None)]).unwrap();
@@ -267,5 +304,11 @@ mod tests {
         let err =
             RateBook::new(vec![mk("a", "2026-01-01", Some("2026-08-01")), mk("b", "2026-07-01", None)]).unwrap_err();
         assert!(err.to_string().contains("overlaps"));
+        let err = book.with_card(mk("c", "2026-07-01", None)).unwrap_err();
+        assert!(err.to_string().contains("both start on 2026-07-01"), "{err}");
+        let book = book.with_card(mk("c", "2026-03-01", Some("2026-04-01"))).unwrap();
+        assert_eq!(&*book.find(usd, "2026-03-15".parse().unwrap()).unwrap().id, "c");
+        assert!(book.find(usd, "2026-05-01".parse().unwrap()).is_none());
+        assert!(book.with_card(mk("d", "2026-03-15", None)).unwrap_err().to_string().contains("overlaps"));
     }
 }

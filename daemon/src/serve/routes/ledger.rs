@@ -24,6 +24,12 @@ pub struct LedgerQuery {
     pub cursor: Option<String>,
     /// Entries per page (1 to 5,000; default 500).
     pub limit: Option<i64>,
+    /// Only this market (e.g. an invoice line's).
+    pub market: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only this pricing type.
+    pub pricing_type: Option<String>,
 }
 
 /// Ledger entries in (WABA, sequence) order: charges and the reversals that
@@ -39,7 +45,15 @@ pub async fn ledger(State(state): State<AppState>, Query(q): Query<LedgerQuery>)
         return Err(ApiError::bad_param("limit", "`limit` must be between 1 and 5000"));
     }
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let filter = LedgerFilter { waba: q.waba.clone(), from_ms, to_ms, after };
+    let filter = LedgerFilter {
+        waba: q.waba.clone(),
+        from_ms,
+        to_ms,
+        after,
+        market: q.market.clone(),
+        category: q.category.clone(),
+        pricing_type: q.pricing_type.clone(),
+    };
     let rows = state.store.ledger_page(&filter, limit).await?;
     let sets: HashMap<String, Value> = state
         .store

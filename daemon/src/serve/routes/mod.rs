@@ -1,5 +1,7 @@
 //! One module per endpoint group.
 
+pub mod dashboard;
+pub mod finance;
 pub mod ledger;
 pub mod ops;
 pub mod plugins;
