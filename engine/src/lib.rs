@@ -11,6 +11,8 @@
 //! - [`state`] tracks windows, identities and counters per WABA.
 //! - [`rating`] runs context → plugins → [`pricing`].
 //! - [`report`] rounds totals per line.
+//! - [`lifecycle`] keeps a Coexistence number's state: keep-alive, sync
+//!   windows, history progress, throughput admission.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -34,6 +36,7 @@
 pub mod decision;
 pub mod event;
 pub mod intern;
+pub mod lifecycle;
 pub mod phone;
 pub mod plugin;
 pub mod policy;
