@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a thin adapter over the engine.
 
 mod generate;
+mod numbers;
 mod rate;
 pub mod setup;
 
@@ -13,5 +14,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::serve::run(args),
         Command::Rate(args) => rate::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Numbers(command) => numbers::run(command),
     }
 }

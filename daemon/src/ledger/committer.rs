@@ -44,7 +44,7 @@ pub fn spawn(store: Store, rater: Rater, runtime: Handle, config: CommitterConfi
         config,
     };
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
-    Ok(Ledger { jobs: tx })
+    Ok(Ledger { jobs: tx, replica: false })
 }
 
 pub(super) struct Committer {

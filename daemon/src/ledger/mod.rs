@@ -78,6 +78,8 @@ pub enum LedgerError {
     Store(String),
     #[error("the ledger is shutting down")]
     Unavailable,
+    #[error("this daemon runs with --replica: it serves numbers, eligibility and admission, not the ledger; send ledger writes to the daemon that owns the ledger")]
+    Replica,
 }
 
 /// A request and where to send its answer.
@@ -90,11 +92,21 @@ struct Job {
 #[derive(Clone)]
 pub struct Ledger {
     jobs: mpsc::Sender<Job>,
+    replica: bool,
 }
 
 impl Ledger {
+    /// The handle of a `--replica` daemon: it refuses every submission.
+    pub fn replica() -> Self {
+        let (jobs, _) = mpsc::channel(1);
+        Self { jobs, replica: true }
+    }
+
     /// Queues a submission and waits until it is committed (or refused).
     pub async fn submit(&self, submission: Submission) -> Result<Reply, LedgerError> {
+        if self.replica {
+            return Err(LedgerError::Replica);
+        }
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job { submission, reply: tx }).await.map_err(|_| LedgerError::Unavailable)?;
         rx.await.map_err(|_| LedgerError::Unavailable)?

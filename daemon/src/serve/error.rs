@@ -95,6 +95,7 @@ impl From<LedgerError> for ApiError {
             }
             LedgerError::Store(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ledger.store_failed", message),
             LedgerError::Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ledger.unavailable", message),
+            LedgerError::Replica => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ledger.replica", message),
         }
     }
 }

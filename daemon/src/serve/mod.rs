@@ -3,7 +3,7 @@
 mod auth;
 mod error;
 mod openapi;
-mod params;
+pub(crate) mod params;
 mod routes;
 
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use anyhow::Context;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use coexist_engine::policy::Limits;
 use coexist_engine::rating::Rater;
@@ -25,6 +25,7 @@ pub use error::ApiError;
 use crate::cli::ServeArgs;
 use crate::commands::setup;
 use crate::ledger::{self, CommitterConfig, Ledger};
+use crate::lifecycle::Lifecycle;
 use crate::store::Store;
 
 /// Secrets, from the environment.
@@ -60,6 +61,8 @@ pub struct AppState {
     pub limits: Limits,
     pub metrics: PrometheusHandle,
     pub plugins: Arc<Vec<String>>,
+    /// Numbers, eligibility, keep-alive, syncs and throughput.
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
@@ -92,10 +95,36 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
     let plugins = pipeline.versions().iter().map(|v| format!("{}@{}", v.name, v.version)).collect();
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let rater = Rater::new(policies, pipeline).with_threads(threads);
-    let store = Store::open(&args.database_url).await?;
+    let store = if args.replica {
+        Store::open_replica(&args.database_url).await?
+    } else {
+        Store::open(&args.database_url).await?
+    };
     tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
-    let ledger = ledger::spawn(store.clone(), rater, tokio::runtime::Handle::current(), CommitterConfig::default())?;
-    let state = AppState { ledger, store, secrets: Arc::new(secrets), limits, metrics, plugins: Arc::new(plugins) };
+    let ledger = if args.replica {
+        anyhow::ensure!(
+            store.backend() == crate::store::Backend::Postgres,
+            "--replica needs a PostgreSQL --database-url shared with the daemon that writes the ledger"
+        );
+        tracing::info!("--replica: serving numbers, eligibility and admission; ledger writes are refused");
+        Ledger::replica()
+    } else {
+        ledger::spawn(store.clone(), rater, tokio::runtime::Handle::current(), CommitterConfig::default())?
+    };
+    let lifecycle = Lifecycle::load(args.policy.policies.as_deref(), store.clone(), args.test_clock)
+        .context("loading the Coexistence lifecycle")?;
+    if args.test_clock {
+        tracing::warn!("--test-clock: PUT /v1/test/clock sets the lifecycle's time; never use this in production");
+    }
+    let state = AppState {
+        ledger,
+        store,
+        secrets: Arc::new(secrets),
+        limits,
+        metrics,
+        plugins: Arc::new(plugins),
+        lifecycle: Arc::new(lifecycle),
+    };
     if state.secrets.api_tokens.is_empty() {
         tracing::warn!("COEXIST_API_TOKENS is not set: /v1 is open to anyone who can reach this loopback address");
     }
@@ -119,7 +148,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/usage", get(routes::usage::usage))
         .route("/v1/reconciliation", get(routes::reconciliation::reconciliation))
         .route("/v1/conflicts", get(routes::ledger::conflicts))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route("/v1/eligibility", get(routes::numbers::eligibility))
+        .route("/v1/numbers", get(routes::numbers::list))
+        .route("/v1/numbers/{number}", put(routes::numbers::register).get(routes::numbers::get_number))
+        .route("/v1/numbers/{number}/app-activity", post(routes::numbers::app_activity))
+        .route("/v1/numbers/{number}/sync-requests", post(routes::numbers::sync_request))
+        .route("/v1/numbers/{number}/admit", post(routes::numbers::admit))
+        .route("/v1/numbers/{number}/currency-change", post(routes::numbers::currency_change));
+    // The test clock exists only when the daemon was started with --test-clock.
+    let protected = if state.lifecycle.test_clock.is_some() {
+        protected.route("/v1/test/clock", put(routes::numbers::set_clock))
+    } else {
+        protected
+    };
+    let protected = protected.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/v1/webhooks/meta", get(routes::webhooks::verify).post(routes::webhooks::receive))
         .route("/healthz", get(routes::ops::healthz))

@@ -1,6 +1,7 @@
 //! One module per endpoint group.
 
 pub mod ledger;
+pub mod numbers;
 pub mod ops;
 pub mod rate;
 pub mod reconciliation;
