@@ -23,6 +23,11 @@ pub enum Command {
     /// Rate a JSONL file of events (normalized events or Meta webhook envelopes),
     /// writing one JSON result per message to stdout and a summary to stderr.
     Rate(RateArgs),
+    /// Business numbers and their Coexistence lifecycle, from a running daemon
+    /// (over its HTTP API): register, show, list those that need a human,
+    /// record app activity and sync requests, check eligibility.
+    #[command(subcommand)]
+    Numbers(NumbersCommand),
     /// Write synthetic mixed traffic (normalized JSON lines) to stdout, for
     /// benchmarks and load tests; `--profiles` writes the WABA profiles it needs.
     Generate(GenerateArgs),
@@ -198,6 +203,15 @@ pub struct ServeArgs {
     /// Worker threads for rating different WABAs (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Serve numbers, eligibility and throughput admission beside the daemon
+    /// that writes the ledger, on the same PostgreSQL database: takes no
+    /// writer lock, and refuses ledger writes (503 ledger.replica).
+    #[arg(long)]
+    pub replica: bool,
+    /// Tests only: the lifecycle's clock stands still and PUT /v1/test/clock
+    /// sets it (time-travel tests). Never in production.
+    #[arg(long, hide = true)]
+    pub test_clock: bool,
 }
 
 #[derive(Debug, Args)]
@@ -266,4 +280,73 @@ impl From<RoundingArg> for Rounding {
             RoundingArg::Up => Rounding::Up,
         }
     }
+}
+
+/// Where the daemon is, for the client subcommands.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// The daemon's base URL.
+    #[arg(long, env = "COEXIST_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// A bearer token (one of the daemon's COEXIST_API_TOKENS).
+    #[arg(long, env = "COEXIST_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NumbersCommand {
+    /// Show a number's whole state (JSON).
+    Show {
+        number: String,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
+    /// List numbers; `--status warning|stale|missed` lists those that need a human.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
+    /// Register a number (or update its registration).
+    Register {
+        number: String,
+        #[arg(long)]
+        waba: String,
+        /// The number runs in Coexistence.
+        #[arg(long)]
+        coexistence: bool,
+        /// RFC 3339 or unix seconds.
+        #[arg(long)]
+        onboarded_at: String,
+        /// `standard` or `regional`.
+        #[arg(long)]
+        throughput_class: Option<String>,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
+    /// Record that the WhatsApp Business App was opened (default: now).
+    Activity {
+        number: String,
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
+    /// Record that a data sync (`history` or `contacts`) was triggered.
+    Sync {
+        number: String,
+        #[arg(long = "type", value_name = "history|contacts")]
+        kind: String,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
+    /// Whether a number may be in Coexistence on a date (YYYY-MM-DD; default today).
+    Eligibility {
+        number: String,
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
 }

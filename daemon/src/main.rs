@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod ledger;
+mod lifecycle;
 mod metrics;
 mod plugins;
 mod progress;

@@ -24,6 +24,10 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     metrics::describe_counter!("coexist_conflicts_total", "Message ids reused with different content");
     metrics::describe_histogram!("coexist_commit_group_events", "Events per group commit");
     metrics::describe_histogram!("coexist_commit_duration_seconds", "Time to rate and durably write one group");
+    metrics::describe_gauge!(
+        "coexist_numbers_stale",
+        "Coexistence numbers whose app was not opened within the keep-alive limit (counted at scrape)"
+    );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
@@ -80,4 +84,9 @@ pub fn group_size(events: usize) {
 
 pub fn commit_latency(d: Duration) {
     metrics::histogram!("coexist_commit_duration_seconds").record(d.as_secs_f64());
+}
+
+/// Coexistence numbers that are stale now.
+pub fn stale_numbers(count: i64) {
+    metrics::gauge!("coexist_numbers_stale").set(count as f64);
 }

@@ -12,6 +12,8 @@
 //! - [`rating`] runs context → plugins → [`pricing`].
 //! - [`report`] rounds totals per line.
 //! - [`finance`] validates rate-card imports, builds invoices and forecasts.
+//! - [`lifecycle`] keeps a Coexistence number's state: keep-alive, sync
+//!   windows, history progress, throughput admission.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -36,6 +38,7 @@ pub mod decision;
 pub mod event;
 pub mod finance;
 pub mod intern;
+pub mod lifecycle;
 pub mod phone;
 pub mod plugin;
 pub mod policy;

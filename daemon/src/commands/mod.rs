@@ -3,6 +3,7 @@
 mod finance;
 mod generate;
 mod plugin;
+mod numbers;
 mod rate;
 pub mod setup;
 
@@ -19,5 +20,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ratecard(c) => finance::ratecard(c),
         Command::Markets(c) => finance::markets(c),
         Command::Forecast(args) => finance::forecast(args),
+        Command::Numbers(command) => numbers::run(command),
     }
 }

@@ -56,7 +56,7 @@ pub fn spawn(
         config,
     };
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
-    Ok(Ledger { jobs: tx, policies })
+    Ok(Ledger { jobs: tx, policies, replica: false })
 }
 
 pub(super) struct Committer {

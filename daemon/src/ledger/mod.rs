@@ -98,6 +98,8 @@ pub enum LedgerError {
     /// A finance submission was refused: `status` is the HTTP status.
     #[error("{message}")]
     Refused { status: u16, code: &'static str, message: String, details: serde_json::Value },
+    #[error("this daemon runs with --replica: it serves numbers, eligibility and admission, not the ledger; send ledger writes to the daemon that owns the ledger")]
+    Replica,
 }
 
 /// A request and where to send its answer.
@@ -115,9 +117,16 @@ pub type SharedPolicies = Arc<RwLock<Arc<Policies>>>;
 pub struct Ledger {
     jobs: mpsc::Sender<Job>,
     policies: SharedPolicies,
+    replica: bool,
 }
 
 impl Ledger {
+    /// The handle of a `--replica` daemon: it refuses every submission.
+    pub fn replica(policies: Arc<Policies>) -> Self {
+        let (jobs, _) = mpsc::channel(1);
+        Self { jobs, policies: Arc::new(std::sync::RwLock::new(policies)), replica: true }
+    }
+
     /// The policies in force now.
     pub fn policies(&self) -> Arc<Policies> {
         match self.policies.read() {
@@ -128,6 +137,9 @@ impl Ledger {
 
     /// Queues a submission and waits until it is committed (or refused).
     pub async fn submit(&self, submission: Submission) -> Result<Reply, LedgerError> {
+        if self.replica {
+            return Err(LedgerError::Replica);
+        }
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job { submission, reply: tx }).await.map_err(|_| LedgerError::Unavailable)?;
         rx.await.map_err(|_| LedgerError::Unavailable)?

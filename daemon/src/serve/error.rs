@@ -99,6 +99,7 @@ impl From<LedgerError> for ApiError {
                 ApiError::new(StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY), code, message)
                     .with_details(details)
             }
+            LedgerError::Replica => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ledger.replica", message),
         }
     }
 }

@@ -3,7 +3,7 @@
 mod auth;
 mod error;
 mod openapi;
-mod params;
+pub(crate) mod params;
 mod routes;
 
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use anyhow::Context;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use coexist_engine::plugin::Pipeline;
 use coexist_engine::policy::Limits;
@@ -28,6 +28,7 @@ use crate::cli::ServeArgs;
 use crate::commands::setup;
 use crate::ledger::{self, CommitterConfig, Ledger};
 use crate::plugins::PluginHost;
+use crate::lifecycle::Lifecycle;
 use crate::store::Store;
 
 /// Secrets, from the environment.
@@ -63,6 +64,8 @@ pub struct AppState {
     pub limits: Limits,
     pub metrics: PrometheusHandle,
     pub plugins: Arc<PluginHost>,
+    /// Numbers, eligibility, keep-alive, syncs and throughput.
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
@@ -89,11 +92,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 
 async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow::Result<()> {
     let metrics = crate::metrics::install()?;
-    let store = Store::open(&args.database_url).await?;
+    let store = if args.replica {
+        Store::open_replica(&args.database_url).await?
+    } else {
+        Store::open(&args.database_url).await?
+    };
     tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
     let policies = setup::with_stored_imports(setup::policies(&args.policy)?, &store).await?;
     let policies = Arc::new(policies);
-    if store.daily_usage_missing().await? {
+    if !args.replica && store.daily_usage_missing().await? {
         let zones = policies.clone();
         let tz = move |waba: &str| zones.profiles.profile(waba).map_or(chrono_tz::Tz::UTC, |p| p.timezone);
         let rows = store.rebuild_daily_usage(tz).await?;
@@ -105,14 +112,17 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         Pipeline::load(&plugin_runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")?;
     let plugins = PluginHost::new(plugin_runtime, policies.source.clone(), pipeline.clone());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let rater = Rater::new(policies, pipeline).with_threads(threads);
-    let ledger = ledger::spawn(
-        store.clone(),
-        rater,
-        plugins.clone(),
-        tokio::runtime::Handle::current(),
-        CommitterConfig::default(),
-    )?;
+    let rater = Rater::new(policies.clone(), pipeline).with_threads(threads);
+    let ledger = if args.replica {
+        anyhow::ensure!(
+            store.backend() == crate::store::Backend::Postgres,
+            "--replica needs a PostgreSQL --database-url shared with the daemon that writes the ledger"
+        );
+        tracing::info!("--replica: serving numbers, eligibility and admission; ledger writes are refused");
+        Ledger::replica(policies.clone())
+    } else {
+        ledger::spawn(store.clone(), rater, plugins.clone(), tokio::runtime::Handle::current(), CommitterConfig::default())?
+    };
     reload_on_sighup(plugins.clone());
     // Dropping the watcher stops it, so it lives as long as `serve`.
     let _watcher = match &args.policy.policies {
@@ -122,7 +132,20 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         ),
         None => None,
     };
-    let state = AppState { ledger, store, secrets: Arc::new(secrets), limits, metrics, plugins };
+    let lifecycle = Lifecycle::load(args.policy.policies.as_deref(), store.clone(), args.test_clock)
+        .context("loading the Coexistence lifecycle")?;
+    if args.test_clock {
+        tracing::warn!("--test-clock: PUT /v1/test/clock sets the lifecycle's time; never use this in production");
+    }
+    let state = AppState {
+        ledger,
+        store,
+        secrets: Arc::new(secrets),
+        limits,
+        metrics,
+        plugins,
+        lifecycle: Arc::new(lifecycle),
+    };
     if state.secrets.api_tokens.is_empty() {
         tracing::warn!("COEXIST_API_TOKENS is not set: /v1 is open to anyone who can reach this loopback address");
     }
@@ -153,7 +176,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/rerate", post(routes::finance::rerate))
         .route("/v1/invoices/{waba}/{month}", get(routes::finance::invoice))
         .route("/v1/forecasts", post(routes::finance::forecast))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route("/v1/eligibility", get(routes::numbers::eligibility))
+        .route("/v1/numbers", get(routes::numbers::list))
+        .route("/v1/numbers/{number}", put(routes::numbers::register).get(routes::numbers::get_number))
+        .route("/v1/numbers/{number}/app-activity", post(routes::numbers::app_activity))
+        .route("/v1/numbers/{number}/sync-requests", post(routes::numbers::sync_request))
+        .route("/v1/numbers/{number}/admit", post(routes::numbers::admit))
+        .route("/v1/numbers/{number}/currency-change", post(routes::numbers::currency_change));
+    // The test clock exists only when the daemon was started with --test-clock.
+    let protected = if state.lifecycle.test_clock.is_some() {
+        protected.route("/v1/test/clock", put(routes::numbers::set_clock))
+    } else {
+        protected
+    };
+    let protected = protected.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/v1/webhooks/meta", get(routes::webhooks::verify).post(routes::webhooks::receive))
         .route("/", get(routes::dashboard::page))

@@ -25,11 +25,28 @@ use super::routes;
         routes::finance::invoice,
         routes::finance::forecast,
         routes::dashboard::page,
+        routes::numbers::register,
+        routes::numbers::get_number,
+        routes::numbers::list,
+        routes::numbers::app_activity,
+        routes::numbers::sync_request,
+        routes::numbers::admit,
+        routes::numbers::currency_change,
+        routes::numbers::eligibility,
+        routes::numbers::set_clock,
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::metrics,
         routes::ops::openapi,
     ),
+    components(schemas(
+        routes::numbers::Registration,
+        routes::numbers::AppActivity,
+        routes::numbers::SyncRequestBody,
+        routes::numbers::AdmitBody,
+        routes::numbers::CurrencyChange,
+        routes::numbers::ClockBody,
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -4,6 +4,7 @@
 //! Only the committer writes (see [`crate::ledger`]); HTTP handlers read.
 
 mod finance;
+mod numbers;
 mod rows;
 mod write;
 
@@ -17,6 +18,7 @@ use sqlx::AnyConnection;
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 
 pub use finance::{usage_of, StoredCard, Usage, UsageKey};
+pub use numbers::{NumberFilter, NumberRow};
 pub use rows::*;
 pub use write::{Changes, ConflictRow, EventRow};
 
@@ -56,6 +58,16 @@ pub struct Store {
 impl Store {
     /// Connects (creating a SQLite file if needed) and runs the migrations.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_as(url, true).await
+    }
+
+    /// Like [`Store::open`], for a `--replica`: on PostgreSQL it takes no
+    /// writer lock, so it must never write the ledger.
+    pub async fn open_replica(url: &str) -> anyhow::Result<Self> {
+        Self::open_as(url, false).await
+    }
+
+    async fn open_as(url: &str, writer: bool) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -101,7 +113,8 @@ impl Store {
             .with_context(|| format!("connecting to {}", redact(&url)))?;
         MIGRATOR.run(&pool).await.context("running migrations")?;
         let writer = match backend {
-            Backend::Postgres => writer_lock(&pool).await?,
+            Backend::Postgres if writer => writer_lock(&pool).await?,
+            Backend::Postgres => pool.acquire().await?.detach(),
             Backend::Sqlite => pool.acquire().await?.detach(),
         };
         Ok(Self { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(writer)) })

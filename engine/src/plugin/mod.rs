@@ -9,6 +9,7 @@
 mod abi;
 mod bundled;
 mod cache;
+mod eligibility;
 mod error;
 pub mod golden;
 mod loaded;
@@ -22,6 +23,9 @@ pub use abi::*;
 pub use bundled::fixture_plugin;
 pub use bundled::{bundled_plugin, BUNDLED_PLUGINS};
 pub use cache::CompileCache;
+pub use eligibility::{
+    EligibilityPlugin, EligibilityQuery, EligibilityRule, EligibilityVerdict, ELIGIBILITY_INTERFACE,
+};
 pub use error::PluginError;
 pub use loaded::{sha256_hex, LoadedPlugin, PluginSpec, CONTRACT_INTERFACE, CONTRACT_VERSION};
 pub use pipeline::{Pipeline, PluginVersion};

@@ -15,22 +15,30 @@
 //! ```json
 //! {"actions": {"coexistence.group_not_mirrored": "allow", "coexistence.edit_disabled": "flag"}}
 //! ```
+//!
+//! It also exports `coexist:policy/eligibility` (see `eligibility.rs`): whether
+//! a business number may be in Coexistence on a date, from the effective-dated
+//! lists the host passes in (`policies/eligibility.toml`).
 
 use std::cell::Cell;
 
+mod eligibility;
 mod rules;
 mod settings;
 
 use settings::Settings;
 
-wit_bindgen::generate!({ path: "../wit", world: "plugin" });
+wit_bindgen::generate!({ path: "../wit", world: "coexistence" });
 coexist_plugin_sdk::wit_glue!(crate::exports::coexist::policy::policy);
 
+use exports::coexist::policy::eligibility::{Query, Rule, Verdict};
 use exports::coexist::policy::policy::{Batch, Decisions, Guest, PluginInfo};
 
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
     static SETTINGS: Cell<Option<Settings>> = const { Cell::new(None) };
+    /// Set by `configure-lists`; like `SETTINGS`, it lives as long as one call's instance.
+    static LISTS: std::cell::RefCell<eligibility::Lists> = std::cell::RefCell::new(eligibility::Lists::default());
 }
 
 struct Coexistence;
@@ -48,6 +56,37 @@ impl Guest for Coexistence {
     fn evaluate(batch: Batch, so_far: Decisions) -> Decisions {
         let settings = SETTINGS.get().unwrap_or_default();
         wit_glue::evaluate(&batch, so_far, |columns, out| rules::evaluate(&settings, columns, out))
+    }
+}
+
+impl exports::coexist::policy::eligibility::Guest for Coexistence {
+    fn configure_lists(lists: String) -> Result<(), String> {
+        let parsed = eligibility::Lists::from_json(&lists)?;
+        LISTS.with(|l| *l.borrow_mut() = parsed);
+        Ok(())
+    }
+
+    fn check(queries: Vec<Query>) -> Vec<Verdict> {
+        LISTS.with(|lists| {
+            let lists = lists.borrow();
+            queries
+                .iter()
+                .map(|q| {
+                    let v = lists.check(&q.number, q.day);
+                    let alternatives = if v.ineligible.is_some() {
+                        eligibility::ALTERNATIVES.iter().map(|a| (*a).to_owned()).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    Verdict {
+                        list_from: v.list_from,
+                        source: v.source,
+                        ineligible: v.ineligible.map(|(country, name, prefix)| Rule { country, name, prefix }),
+                        alternatives,
+                    }
+                })
+                .collect()
+        })
     }
 }
 
@@ -117,5 +156,20 @@ mod tests {
         assert_eq!(action_of_first_violation(), Action::Allow);
         let err = Coexistence::configure(r#"{"actions": {"coexistence.typo": "allow"}}"#.to_owned()).unwrap_err();
         assert!(err.contains("coexistence.typo"), "{err}");
+    }
+
+    #[test]
+    fn eligibility_answers_from_the_configured_lists() {
+        use exports::coexist::policy::eligibility::Guest as Eligibility;
+        let lists = r#"{"lists":[{"effective_from":"2025-09-13","source":"older","ineligible":[
+            {"country":"GB","name":"United Kingdom","prefixes":["44"]}]}]}"#;
+        assert_eq!(<Coexistence as Eligibility>::configure_lists(lists.to_owned()), Ok(()));
+        let q = |number: &str, day| Query { number: number.to_owned(), day };
+        let out = <Coexistence as Eligibility>::check(vec![q("+447700900123", 20_362), q("+6281234567890", 20_362)]);
+        let rule = out[0].ineligible.as_ref().expect("the UK is on the list");
+        assert_eq!((rule.country.as_str(), rule.prefix.as_str()), ("GB", "44"));
+        assert_eq!(out[0].alternatives, ["app_only", "api_only"]);
+        assert_eq!((out[1].ineligible.is_none(), out[1].list_from), (true, Some(20_344)));
+        assert!(<Coexistence as Eligibility>::configure_lists("{}".to_owned()).is_err());
     }
 }

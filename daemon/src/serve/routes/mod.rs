@@ -3,6 +3,7 @@
 pub mod dashboard;
 pub mod finance;
 pub mod ledger;
+pub mod numbers;
 pub mod ops;
 pub mod plugins;
 pub mod rate;

@@ -34,6 +34,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    // Counted at scrape time: "stale" depends on the clock, not on an event.
+    let (stale_before, _) = state.lifecycle.activity_cutoffs(state.lifecycle.now_ms());
+    match state.store.count_stale(stale_before).await {
+        Ok(n) => crate::metrics::stale_numbers(n),
+        Err(e) => tracing::warn!("counting stale numbers: {e:#}"),
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 

@@ -28,7 +28,7 @@ pub struct RateQuery {
 #[utoipa::path(post, path = "/v1/rate", params(RateQuery),
     request_body(content = Object, description = "One normalized event, or {\"events\": [event, ...]}"),
     responses(
-        (status = 200, description = "The result object, or {\"results\": [...]} in input order"),
+        (status = 200, description = "The result object, or {\"results\": [...]} in input order. For a registered number, an API send over its throughput budget carries coexistence.throughput_exceeded, one from an offboarded number coexistence.number_offboarded"),
         (status = 400, description = "Malformed JSON (with line and column)"),
         (status = 401, description = "Missing or invalid bearer token"),
         (status = 409, description = "A message id already stored with different content"),
@@ -47,7 +47,15 @@ pub async fn rate(
         ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", format!("the body is not UTF-8: {e}"))
     })?;
     let (events, batch) = parse(text, state.limits.max_batch_events)?;
-    let reply = state.ledger.submit(Submission::Rate { events, dry_run: query.dry_run }).await?;
+    // Lifecycle flags (throughput, offboarded, MM Lite on a registered
+    // Coexistence number) for the answer; the stored verdict is the ledger's.
+    let flags = crate::lifecycle::rate_flags(&state, &events).await?;
+    let mut reply = state.ledger.submit(Submission::Rate { events, dry_run: query.dry_run }).await?;
+    for (result, flags) in reply.results.iter_mut().zip(flags) {
+        if !flags.is_empty() {
+            *result = with_flags(result, flags);
+        }
+    }
     let json = if batch {
         let mut out = String::with_capacity(reply.results.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
         out.push_str("{\"results\":[");
@@ -63,6 +71,19 @@ pub async fn rate(
         reply.results.first().map(|r| r.to_string()).unwrap_or_default()
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// A result with lifecycle violations appended (codes it already has are kept once).
+fn with_flags(result: &str, flags: Vec<serde_json::Value>) -> std::sync::Arc<str> {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(result) else { return result.into() };
+    if let Some(list) = value.get_mut("violations").and_then(serde_json::Value::as_array_mut) {
+        for flag in flags {
+            if !list.iter().any(|v| v.get("code") == flag.get("code")) {
+                list.push(flag);
+            }
+        }
+    }
+    value.to_string().into()
 }
 
 /// Decodes the body: one event, or a batch under `events`.

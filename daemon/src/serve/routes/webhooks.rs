@@ -77,7 +77,7 @@ pub async fn receive(
         ));
     };
     verify_signature(secret, &headers, &body)?;
-    let decoded = decode_envelope(&body).map_err(|errors| {
+    let mut decoded = decode_envelope(&body).map_err(|errors| {
         let first = &errors[0];
         let mut e = ApiError::decode(first, None);
         if first.kind == DecodeErrorKind::MalformedJson {
@@ -86,15 +86,22 @@ pub async fn receive(
         e.details["errors"] = json!(errors);
         e
     })?;
+    // Registered numbers: drop history messages that must not be stored, and
+    // note the app activity, history progress and offboardings to apply.
+    let signals = crate::lifecycle::prepare_webhook(&state, &mut decoded).await?;
+    let (too_old, duplicates) = (signals.history_refused_too_old, signals.history_duplicates);
     let messages = decoded.messages.len();
     let reply =
         state.ledger.submit(Submission::Webhook { events: decoded.messages, statuses: decoded.statuses }).await?;
+    crate::lifecycle::apply_webhook(&state, signals).await?;
     Ok(Json(json!({
         "messages": messages,
         "statuses": reply.statuses,
         "repeats": reply.repeats,
         "other_changes": decoded.notices.len(),
         "conflicts": reply.conflicts,
+        "history_refused_too_old": too_old,
+        "history_duplicates": duplicates,
     }))
     .into_response())
 }
