@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plugin platform benchmarks (issue 5), on the release binary.
 #
-#   bench/plugins.sh [overhead|startup|reload|sandbox]...   (default: all)
+#   [PROFILE=debug] bench/plugins.sh [overhead|startup|reload|sandbox]...   (default: all)
 #
 # overhead  `coexist plugin bench` on each bundled plugin: a fresh instance,
 #           and the per-message cost at batch sizes 1, 64 and 1,024.
@@ -17,8 +17,12 @@ cd "$(dirname "$0")/.."
 ADDR=127.0.0.1:18081
 RUNS=${RUNS:-10}
 DURATION=${DURATION:-10s}
-cargo build --release -p coexist >&2
-BIN=$PWD/target/release/coexist
+# PROFILE=debug measures the dev-profile binary (dependencies at opt-level 2,
+# our crates at 1) when there is no time for a release build.
+PROFILE=${PROFILE:-release}
+# (debug uses what `cargo build --workspace --all-targets` built, without rebuilding).
+if [ "$PROFILE" = release ]; then cargo build --release -p coexist >&2; fi
+BIN=$PWD/target/$PROFILE/coexist
 WORK=$(mktemp -d)
 export COEXIST_CACHE_DIR="$WORK/cache"
 PID=
@@ -96,7 +100,10 @@ scenario_reload() {
 scenario_sandbox() {
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
   mkdir -p "$WORK/policies"
-  cargo run -q --release -p coexist-engine --features fixtures --example write_fixtures -- "$WORK/policies" >/dev/null
+  if [ "$PROFILE" = release ]; then
+    cargo build -q --release -p coexist-engine --features fixtures --example write_fixtures
+  fi
+  "target/$PROFILE/examples/write_fixtures" "$WORK/policies" >/dev/null
   for fixture in none spin memory-hog trap wrong-count; do
     {
       echo '[[plugin]]'; echo 'module = "bundled:classifier"'; echo

@@ -101,7 +101,7 @@ async fn from_nothing_to_a_deployed_plugin_without_a_restart() {
     std::fs::write(&tmp, format!("{bundled}{entry}")).expect("write");
     std::fs::rename(&tmp, policies.join("pipeline.toml")).expect("rename");
     // 5. Reload (the file watcher may have done it already: then nothing is new).
-    let (status, reloaded) = daemon.post("/v1/plugins/reload", "").await;
+    let (status, reloaded) = daemon.post("/v1/plugins/reload", "application/json", "").await;
     assert_eq!(status, 200, "{reloaded}");
     let (_, list) = daemon.get("/v1/plugins").await;
     let names: Vec<&str> =

@@ -204,12 +204,6 @@ impl Daemon {
         send(r).await
     }
 
-    /// POSTs a JSON body to any path.
-    pub async fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        let r = self.authorize(self.http.post(self.url(path)));
-        send(r.header("content-type", "application/json").body(body.to_owned())).await
-    }
-
     pub async fn get(&self, path: &str) -> (u16, Value) {
         send(self.authorize(self.http.get(self.url(path)))).await
     }

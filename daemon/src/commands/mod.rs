@@ -2,8 +2,8 @@
 
 mod finance;
 mod generate;
-mod plugin;
 mod numbers;
+mod plugin;
 mod rate;
 pub mod setup;
 

@@ -27,8 +27,8 @@ pub use routes::finance::run_forecast;
 use crate::cli::ServeArgs;
 use crate::commands::setup;
 use crate::ledger::{self, CommitterConfig, Ledger};
-use crate::plugins::PluginHost;
 use crate::lifecycle::Lifecycle;
+use crate::plugins::PluginHost;
 use crate::store::Store;
 
 /// Secrets, from the environment.
@@ -121,7 +121,13 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         tracing::info!("--replica: serving numbers, eligibility and admission; ledger writes are refused");
         Ledger::replica(policies.clone())
     } else {
-        ledger::spawn(store.clone(), rater, plugins.clone(), tokio::runtime::Handle::current(), CommitterConfig::default())?
+        ledger::spawn(
+            store.clone(),
+            rater,
+            plugins.clone(),
+            tokio::runtime::Handle::current(),
+            CommitterConfig::default(),
+        )?
     };
     reload_on_sighup(plugins.clone());
     // Dropping the watcher stops it, so it lives as long as `serve`.
