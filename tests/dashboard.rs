@@ -84,6 +84,23 @@ async fn the_dashboard_shows_the_api_numbers() {
     let (status, forecast) = daemon.post("/v1/forecasts", "application/json", scenario.to_string()).await;
     assert_eq!(status, 200, "{forecast}");
 
+    // Numbers: one of W1 onboarded 20 days ago with no app activity and no
+    // sync (stale, and both sync windows missed), one of W1 onboarded now
+    // (fine), and a stale one of another WABA (not W1's business).
+    let long_ago = (chrono::Utc::now() - chrono::Duration::days(20)).to_rfc3339();
+    let now = chrono::Utc::now().to_rfc3339();
+    for (number, waba, at) in
+        [("+6221555000", "W1", &long_ago), ("+6221555001", "W1", &now), ("+6221555002", "W2", &long_ago)]
+    {
+        let reg = json!({ "waba": waba, "coexistence": true, "onboarded_at": at });
+        let (status, body) = daemon.put(&format!("/v1/numbers/{}", number.replace('+', "%2B")), &reg).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, stale) = daemon.get("/v1/numbers?status=stale&waba=W1").await;
+    let stale = stale["numbers"].as_array().unwrap().clone();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0]["number"], "+6221555000");
+
     let profile = tempfile::tempdir().unwrap();
     let url = daemon.url("/#waba=W1&month=2026-03");
     let dom = browse(&browser, profile.path(), &url, &["--dump-dom"]);
@@ -129,6 +146,13 @@ async fn the_dashboard_shows_the_api_numbers() {
     }
     assert!(forecast["months"][0]["cost"].as_str().unwrap().parse::<Decimal>().unwrap() > Decimal::ZERO);
     assert!(cell(&dom, "recon:none").is_some_and(|t| t.starts_with("none")), "reconciliation table missing");
+
+    // Numbers needing attention: W1's stale number, with why and the days
+    // left the API gives; not the fine one, nor the other WABA's.
+    assert_eq!(cell(&dom, "attention:+6221555000:needs").as_deref(), Some("stale, missed"));
+    assert_eq!(cell(&dom, "attention:+6221555000:days_left"), Some(stale[0]["keep_alive"]["days_left"].to_string()));
+    assert!(cell(&dom, "attention:+6221555001").is_none(), "a number in good standing is listed");
+    assert!(cell(&dom, "attention:+6221555002").is_none(), "another WABA's number is listed");
 
     // A screenshot at a laptop's size, kept with the test output.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");

@@ -224,6 +224,27 @@ async fn rerate_after_a_past_card(db: Database) {
     assert_eq!(diff["lines"][0]["old_cost"], "0.0236");
     assert_eq!(diff["lines"][0]["new_cost"], "0.04");
 
+    // The CLI's dry run (on the daemon) prints the same diff, and its job's
+    // progress ends `done` with every loaded message rated.
+    let out = coexist()
+        .args(["rerate", "--url", &daemon.base, "--waba", "W1", "--from", "2026-03-01", "--to", "2026-04-01"])
+        .args(["--dry-run", "--job-id", "cli-dry"])
+        .env_remove("COEXIST_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&printed["lines"], &printed["total"]), (&diff["lines"], &diff["total"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("re-rating job cli-dry (dry run)"));
+    let (status, progress) = daemon.get("/v1/rerate/cli-dry").await;
+    assert_eq!(status, 200, "{progress}");
+    assert_eq!((progress["phase"].as_str(), progress["dry_run"].as_bool()), (Some("done"), Some(true)));
+    assert!(progress["total"].as_u64().unwrap() >= 4 && progress["rated"] == progress["total"], "{progress}");
+    assert_eq!(progress["report"]["total"], diff["total"]);
+    assert_eq!(daemon.ledger("?waba=W1").await.len(), entries_before, "a dry run wrote entries");
+    let (status, err) = daemon.get("/v1/rerate/no-such-job").await;
+    assert_eq!((status, err["error"]["code"].as_str()), (404, Some("rerate.unknown_job")));
+
     let (status, real) = daemon.post("/v1/rerate", "application/json", request.to_string()).await;
     assert_eq!(status, 200, "{real}");
     assert_eq!(real["lines"], diff["lines"]);
@@ -244,6 +265,9 @@ async fn rerate_after_a_past_card(db: Database) {
     // April is not in the range: untouched (the new card ends on 2026-04-01).
     let (_, april) = daemon.get("/v1/invoices/W1/2026-04").await;
     assert_eq!(april["totals"][0]["cost_exact"], "0.0118");
+
+    let (_, progress) = daemon.get("/v1/rerate/march-card").await;
+    assert_eq!((progress["phase"].as_str(), &progress["report"]["total"]), (Some("done"), &real["total"]));
 
     // The same job again: the stored report, nothing written.
     let (status, repeat) = daemon.post("/v1/rerate", "application/json", request.to_string()).await;

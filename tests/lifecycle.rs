@@ -462,3 +462,44 @@ async fn the_cli_shows_what_the_api_answers() {
     assert_eq!(code, Some(0));
     assert!(out.contains(NUMBER), "{out}");
 }
+
+/// The registry feeds the rating: a number registered in Coexistence (and
+/// not in the WABA profile) gets the Coexistence trade-offs on its API
+/// sends from its onboarding on, also after a restart; before it, and once
+/// registered as API-only, it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_number_is_rated_as_coexistence() {
+    let db = Database::sqlite();
+    let send = |id: &str, at: &str| {
+        json!({"id": id, "waba": "W1", "business_number": "+6221555007", "user": "+6281234567890",
+            "direction": "outbound", "type": "template", "template_category": "utility",
+            "features": ["view_once"], "timestamp": at})
+        .to_string()
+    };
+    let flagged = |body: &Value| {
+        body["violations"].as_array().unwrap().iter().any(|v| v["code"] == "coexistence.view_once_disabled")
+    };
+    let d = Daemon::start(&db, &Options::default());
+    let (status, body) = d.rate("", send("before-registration", "2026-03-02T09:00:00Z")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!flagged(&body), "an unregistered API-only number has no trade-offs: {body}");
+
+    let reg = json!({"waba": "W1", "coexistence": true, "onboarded_at": "2026-03-01T00:00:00Z"});
+    let (status, body, _) = call(&d, "PUT", "/v1/numbers/+6221555007", Some(reg)).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, body) = d.rate("", send("registered", "2026-03-02T10:00:00Z")).await;
+    assert!(flagged(&body), "a registered Coexistence number: {body}");
+    let (_, body) = d.rate("", send("before-onboarding", "2026-02-27T10:00:00Z")).await;
+    assert!(!flagged(&body), "a send before the onboarding: {body}");
+    d.kill();
+
+    // After a restart the registry is read back from the store.
+    let d = Daemon::start(&db, &Options::default());
+    let (_, body) = d.rate("", send("after-restart", "2026-03-02T11:00:00Z")).await;
+    assert!(flagged(&body), "after a restart: {body}");
+    let reg = json!({"waba": "W1", "coexistence": false, "onboarded_at": "2026-03-01T00:00:00Z"});
+    let (status, body, _) = call(&d, "PUT", "/v1/numbers/+6221555007", Some(reg)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = d.rate("", send("api-only", "2026-03-02T12:00:00Z")).await;
+    assert!(!flagged(&body), "registered as API-only: {body}");
+}

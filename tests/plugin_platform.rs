@@ -129,6 +129,21 @@ async fn each_sandbox_failure_gets_its_code_while_other_requests_keep_working() 
         assert!(fixture["errors"][code].as_u64().unwrap_or(0) >= 3, "{list}");
         assert!(fixture["evaluations"].as_u64().unwrap_or(0) >= 3, "{list}");
     }
+    // Every ordinary request is in the ledger exactly once (the ones that
+    // shared a group with a failing request were committed after it was set
+    // apart); no triggering request left an entry.
+    // (A late message re-rates later ones: a reversal and a new charge, so
+    // an id's charges less its reversals is what must be one.)
+    let entries = daemon.ledger("?waba=W1").await;
+    let mut net: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for e in &entries {
+        let id = e["id"].as_str().unwrap();
+        *net.entry(id).or_default() += if e["kind"] == "reversal" { -1 } else { 1 };
+    }
+    assert!(!net.keys().any(|id| id.contains("trigger")), "a failed request was stored");
+    assert_eq!(net.len(), cases.len() * 4 * 20, "lost entries");
+    assert!(net.values().all(|&n| n == 1), "an id is charged other than once: {net:?}");
+
     // The plugin errors are in the Prometheus metrics, by plugin and code.
     let (_, metrics) = daemon.get_text("/metrics").await;
     assert!(
@@ -249,4 +264,38 @@ async fn a_changed_policy_file_reloads_by_itself() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the policy change was not picked up within 10 s: {names:?}");
+}
+
+/// A failed request leaves no trace in the rating state: the inbound message
+/// of a batch a plugin trapped on opens no window, while one stored before
+/// still does (the committer rewinds the WABA to a checkpoint and re-rates
+/// what is stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_leaves_no_trace_in_the_rating_state() {
+    let policies = policy_dir(&format!("{BUNDLED}{}", fixture_entry("trap", "")));
+    let db = Database::sqlite();
+    let daemon = Daemon::start(&db, &with_policies(policies.path()));
+    let message = |id: &str, user: &str, direction: &str, at: &str| {
+        json!({ "id": id, "waba": "W1", "business_number": "+6221555000", "user": user,
+                "direction": direction, "side": "api", "type": "text", "timestamp": at })
+    };
+    let (u, v) = ("+6281234567890", "+6281234567891");
+    let outside = |body: &Value| {
+        body["violations"].as_array().unwrap().iter().any(|x| x["code"] == "pricing.outside_customer_service_window")
+    };
+    let (status, body) = daemon.rate("", message("in-u", u, "inbound", "2026-03-10T10:00:00Z").to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let failing = json!({ "events": [
+        message("in-v", v, "inbound", "2026-03-10T10:05:00Z"),
+        message("to-trigger", TRIGGER, "outbound", "2026-03-10T10:06:00Z"),
+    ]});
+    let (status, body) = daemon.rate("", failing.to_string()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("plugin.trap")), "{body}");
+
+    let (status, body) = daemon.rate("", message("reply-v", v, "outbound", "2026-03-10T10:10:00Z").to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(outside(&body), "the failed batch's inbound opened a window: {body}");
+    let (_, body) = daemon.rate("", message("reply-u", u, "outbound", "2026-03-10T10:11:00Z").to_string()).await;
+    assert!(!outside(&body), "the stored inbound's window was lost: {body}");
+    assert_eq!(body["category"], "service", "{body}");
 }

@@ -153,6 +153,26 @@ async function load() {
       recon.mismatches.length ? recon.mismatches.map((m) => [{ text: m.id }, { text: m.timestamp },
         { text: `${m.ours.category}/${m.ours.pricing_type}` }, { text: `${m.meta.category || ""}/${m.meta.type || ""}` }, { text: m.differs.join(", ") }])
         : [[{ text: `none (${recon.checked} checked)`, key: "recon:none" }, { text: "" }, { text: "" }, { text: "" }, { text: "" }]]);
+    // Numbers of this WABA that need a human, from the lifecycle's lists.
+    const kinds = ["stale", "warning", "missed"];
+    const lists = await Promise.all(kinds.map((k) => api(`/v1/numbers?status=${k}&waba=${encodeURIComponent(waba)}&limit=1000`)));
+    const attention = new Map();
+    lists.forEach((l, i) => l.numbers.forEach((n) => {
+      const row = attention.get(n.number) || { n, why: [] };
+      row.why.push(kinds[i]);
+      attention.set(n.number, row);
+    }));
+    const sync = (s) => s.state + (s.hours_late != null ? ` (${s.hours_late} h late)` : s.hours_left != null ? ` (${s.hours_left} h left)` : "");
+    table("attention-table",
+      [{ label: "number" }, { label: "needs" }, { label: "last app activity" }, { label: "days since", num: true },
+        { label: "days left", num: true }, { label: "contacts sync" }, { label: "history sync" }],
+      attention.size ? [...attention.values()].sort((a, b) => a.n.number.localeCompare(b.n.number)).map(({ n, why }) => [
+        { text: n.number, key: `attention:${n.number}` }, { text: why.join(", "), key: `attention:${n.number}:needs` },
+        { text: n.keep_alive.last_app_activity }, { text: String(n.keep_alive.days_since), num: true },
+        { text: String(n.keep_alive.days_left), num: true, key: `attention:${n.number}:days_left` },
+        { text: sync(n.sync.contacts) }, { text: sync(n.sync.history) }])
+        : [[{ text: "none: every number is active and synced in time", key: "attention:none" }, { text: "" }, { text: "" },
+          { text: "" }, { text: "" }, { text: "" }, { text: "" }]]);
     $("status").textContent = `Loaded ${waba} ${month}.`;
     document.body.dataset.loaded = "true";
   } catch (e) {

@@ -50,6 +50,38 @@ pub enum Command {
     Markets(MarketsCommand),
     /// Forecast a WABA's cost for a scenario (TOML): JSON, CSV or an SVG chart on stdout.
     Forecast(ForecastArgs),
+    /// Re-rate a WABA's stored messages under the rate cards in force now, on a
+    /// running daemon (POST /v1/rerate), with a progress bar on a terminal.
+    ///
+    /// A dry run prints the per-line diff (old cost, new cost, delta) and writes
+    /// nothing. A real run appends reversals and new charges; it is idempotent per
+    /// --job-id, so rerun a failed or interrupted job with the same id.
+    Rerate(RerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RerateArgs {
+    /// The WABA whose messages to re-rate.
+    #[arg(long)]
+    pub waba: String,
+    /// First local day (the WABA's time zone), inclusive, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: String,
+    /// Last local day, exclusive, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: String,
+    /// Only messages to this market.
+    #[arg(long)]
+    pub market: Option<String>,
+    /// Compute the diff without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The job id (default: `cli-` and the current time in milliseconds; it is
+    /// printed, so an interrupted run can be repeated with it).
+    #[arg(long)]
+    pub job_id: Option<String>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,8 +335,12 @@ pub enum NumbersCommand {
     },
     /// List numbers; `--status warning|stale|missed` lists those that need a human.
     List {
+        /// `warning`, `stale` or `missed`: only the numbers that need a human.
         #[arg(long)]
         status: Option<String>,
+        /// Only the numbers of this WABA.
+        #[arg(long)]
+        waba: Option<String>,
         #[command(flatten)]
         daemon: DaemonArgs,
     },

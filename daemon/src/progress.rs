@@ -21,6 +21,16 @@ impl Bar {
         Self(bar)
     }
 
+    /// Changes the total, once it is known.
+    pub fn set_total(&self, total: u64) {
+        self.0.set_length(total);
+    }
+
+    /// Changes the text before the bar.
+    pub fn set_message(&self, what: &str) {
+        self.0.set_message(what.to_owned());
+    }
+
     pub fn set(&self, done: u64) {
         self.0.set_position(done);
     }

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 
 use crate::decision::{BilledCategory, Decision, PricingType};
 use crate::event::{Direction, Event, Side, Source, TemplateCategory, WabaId};
+use crate::lifecycle::CoexistenceRegistry;
 use crate::plugin::{conversation_bits, status_bits, BatchBuilder, Fact, Pipeline, WitRegimeSource};
 use crate::policy::{AllowanceScope, Placement, Policies, PricingModel, Regime, WabaProfile};
 use crate::pricing::{price, rate_column, PriceInput};
@@ -40,12 +41,21 @@ pub struct Rater {
     pipeline: Pipeline,
     states: HashMap<WabaId, WabaState>,
     threads: usize,
+    /// Numbers registered at run time; they win over the profiles' numbers.
+    registry: Option<Arc<CoexistenceRegistry>>,
 }
 
 impl Rater {
     pub fn new(policies: Arc<Policies>, pipeline: Pipeline) -> Self {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self { policies, pipeline, states: HashMap::new(), threads }
+        Self { policies, pipeline, states: HashMap::new(), threads, registry: None }
+    }
+
+    /// Takes the `coexistence` fact of registered numbers from `registry`
+    /// (the number registry's), before the WABA profile's numbers.
+    pub fn with_registry(mut self, registry: Arc<CoexistenceRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Caps the worker threads used across WABAs (at least 1).
@@ -133,7 +143,7 @@ impl Rater {
         // Largest first, so one huge WABA does not start last.
         work.sort_by_key(|(_, idx, _)| std::cmp::Reverse(idx.len()));
 
-        let ctx = Context { policies: &self.policies, pipeline: &self.pipeline };
+        let ctx = Context { policies: &self.policies, pipeline: &self.pipeline, registry: self.registry.as_deref() };
         let mut slots: Vec<Option<RateOutcome>> = vec![None; events.len()];
         let finished: Vec<Finished> = if work.len() <= 1 || self.threads == 1 {
             work.into_iter()
@@ -177,6 +187,7 @@ impl Rater {
 struct Context<'a> {
     policies: &'a Policies,
     pipeline: &'a Pipeline,
+    registry: Option<&'a CoexistenceRegistry>,
 }
 
 /// What the host worked out about one message before the plugins run.
@@ -349,8 +360,10 @@ impl<'a> Context<'a> {
                 *counter += 1;
             }
         }
-        let coexistence =
-            e.side == Side::App || profile.coexistence_since(&e.business_number).is_some_and(|since| since <= e.at);
+        let registered = self.registry.and_then(|r| r.in_coexistence(&e.business_number, e.at.timestamp_millis()));
+        let coexistence = e.side == Side::App
+            || registered
+                .unwrap_or_else(|| profile.coexistence_since(&e.business_number).is_some_and(|since| since <= e.at));
         let auth_intl_eligible = profile.auth_international_from.is_some_and(|from| date >= from)
             && !profile.auth_international_exceptions.iter().any(|c| **c == *placement.country);
         Ok(Prepared {

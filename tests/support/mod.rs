@@ -214,6 +214,11 @@ impl Daemon {
         send(r.header("content-type", content_type).body(body.into())).await
     }
 
+    /// PUTs a JSON body, returning status and body.
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        send(self.authorize(self.http.put(self.url(path))).json(body)).await
+    }
+
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let resp = self.authorize(self.http.get(self.url(path))).send().await.expect("request");
         (resp.status().as_u16(), resp.text().await.unwrap_or_default())

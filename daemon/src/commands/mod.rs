@@ -1,10 +1,12 @@
 //! One module per subcommand; each is a thin adapter over the engine.
 
+mod client;
 mod finance;
 mod generate;
 mod numbers;
 mod plugin;
 mod rate;
+mod rerate;
 pub mod setup;
 
 use std::process::ExitCode;
@@ -21,5 +23,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Markets(c) => finance::markets(c),
         Command::Forecast(args) => finance::forecast(args),
         Command::Numbers(command) => numbers::run(command),
+        Command::Rerate(args) => rerate::run(args),
     }
 }

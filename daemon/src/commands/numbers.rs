@@ -6,41 +6,27 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
+use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::client::{pretty, DaemonClient};
 use crate::cli::{DaemonArgs, NumbersCommand};
 
 pub fn run(command: NumbersCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let (daemon, method, path, body) = request(command);
-        let client = reqwest::Client::new();
-        let url = format!("{}{}", daemon.url.trim_end_matches('/'), path);
-        let mut req = match method {
-            "PUT" => client.put(&url),
-            "POST" => client.post(&url),
-            _ => client.get(&url),
-        };
-        if let Some(token) = &daemon.token {
-            req = req.bearer_auth(token);
-        }
+        let client = DaemonClient::new(&daemon);
+        let mut req = client.request(method.clone(), &path);
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let response =
-            req.send().await.with_context(|| format!("{method} {url}: is `coexist serve` running there?"))?;
-        let status = response.status();
-        let text = response.text().await.context("reading the daemon's answer")?;
-        let pretty = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| serde_json::to_string_pretty(&v).ok())
-            .unwrap_or(text);
+        let (status, answer) = client.send(req, &format!("{method} {path}")).await?;
         if status.is_success() {
-            println!("{pretty}");
+            println!("{}", pretty(&answer));
             Ok(ExitCode::SUCCESS)
         } else {
-            eprintln!("{pretty}");
+            eprintln!("{}", pretty(&answer));
             Ok(ExitCode::from(1))
         }
     })
@@ -51,29 +37,33 @@ fn enc(number: &str) -> String {
     number.replace('+', "%2B")
 }
 
-fn request(command: NumbersCommand) -> (DaemonArgs, &'static str, String, Option<Value>) {
+fn request(command: NumbersCommand) -> (DaemonArgs, Method, String, Option<Value>) {
     match command {
-        NumbersCommand::Show { number, daemon } => (daemon, "GET", format!("/v1/numbers/{}", enc(&number)), None),
-        NumbersCommand::List { status, daemon } => {
-            let q = status.map(|s| format!("?status={s}")).unwrap_or_default();
-            (daemon, "GET", format!("/v1/numbers{q}"), None)
+        NumbersCommand::Show { number, daemon } => (daemon, Method::GET, format!("/v1/numbers/{}", enc(&number)), None),
+        NumbersCommand::List { status, waba, daemon } => {
+            let q: Vec<String> = [status.map(|s| format!("status={s}")), waba.map(|w| format!("waba={w}"))]
+                .into_iter()
+                .flatten()
+                .collect();
+            let q = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
+            (daemon, Method::GET, format!("/v1/numbers{q}"), None)
         }
         NumbersCommand::Register { number, waba, coexistence, onboarded_at, throughput_class, daemon } => (
             daemon,
-            "PUT",
+            Method::PUT,
             format!("/v1/numbers/{}", enc(&number)),
             Some(json!({ "waba": waba, "coexistence": coexistence, "onboarded_at": onboarded_at,
                          "throughput_class": throughput_class })),
         ),
         NumbersCommand::Activity { number, at, daemon } => {
-            (daemon, "POST", format!("/v1/numbers/{}/app-activity", enc(&number)), Some(json!({ "at": at })))
+            (daemon, Method::POST, format!("/v1/numbers/{}/app-activity", enc(&number)), Some(json!({ "at": at })))
         }
         NumbersCommand::Sync { number, kind, daemon } => {
-            (daemon, "POST", format!("/v1/numbers/{}/sync-requests", enc(&number)), Some(json!({ "type": kind })))
+            (daemon, Method::POST, format!("/v1/numbers/{}/sync-requests", enc(&number)), Some(json!({ "type": kind })))
         }
         NumbersCommand::Eligibility { number, at, daemon } => {
             let at = at.map(|a| format!("&at={a}")).unwrap_or_default();
-            (daemon, "GET", format!("/v1/eligibility?number={}{at}", enc(&number)), None)
+            (daemon, Method::GET, format!("/v1/eligibility?number={}{at}", enc(&number)), None)
         }
     }
 }

@@ -43,8 +43,10 @@ pub fn spawn(
     let generation = plugins.generation();
     let plugin_set = plugin_set_of(rater.pipeline());
     let policies: super::SharedPolicies = Arc::new(std::sync::RwLock::new(rater.policies_arc()));
+    let jobs = super::RerateJobs::default();
     let committer = Committer {
         policies: policies.clone(),
+        jobs: jobs.clone(),
         store,
         rater,
         rt: runtime,
@@ -56,7 +58,7 @@ pub fn spawn(
         config,
     };
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
-    Ok(Ledger { jobs: tx, policies, replica: false })
+    Ok(Ledger { jobs: tx, policies, replica: false, rerates: jobs })
 }
 
 pub(super) struct Committer {
@@ -73,6 +75,8 @@ pub(super) struct Committer {
     config: CommitterConfig,
     /// What readers see of the rater's policies.
     pub(super) policies: super::SharedPolicies,
+    /// Progress of re-rating jobs, for the readers.
+    pub(super) jobs: super::RerateJobs,
 }
 
 /// The (key, JSON of name/version/digest) that ledger entries cite for a set.
@@ -184,9 +188,7 @@ impl Committer {
             }
             Err(GroupError::Rating { job, index, code, message }) => {
                 if jobs.len() > 1 {
-                    for job in jobs {
-                        self.write_group(vec![job]);
-                    }
+                    self.isolate_failure(jobs);
                 } else if let Some(j) = jobs.into_iter().nth(job) {
                     if code.starts_with("plugin.") {
                         metrics::plugin_error(code);
@@ -201,6 +203,89 @@ impl Committer {
                 }
             }
         }
+    }
+
+    /// After a group failed to rate: finds the jobs that fail on their own
+    /// with a dry run (no commit, nothing kept), commits the others together
+    /// in one group, then answers each failing job. A dry run of a new
+    /// message that fails in a plugin is its answer; anything else (a
+    /// repeat, a webhook) is written alone, as the real path decides.
+    ///
+    /// Compared with writing every job alone, the jobs that did nothing wrong
+    /// share one commit, and a plugin that spins to its deadline runs on the
+    /// failing job once more, not once per retry.
+    fn isolate_failure(&mut self, jobs: Vec<Job>) {
+        let (mut passed, mut failed) = (Vec::new(), Vec::new());
+        for job in jobs {
+            match self.dry_run(&job.submission) {
+                Err(e @ LedgerError::Rating { .. }) => failed.push((job, e)),
+                _ => passed.push(job),
+            }
+        }
+        if passed.is_empty() || failed.is_empty() {
+            // The dry runs could not tell them apart: each job alone.
+            for job in passed.into_iter().chain(failed.into_iter().map(|(job, _)| job)) {
+                self.write_group(vec![job]);
+            }
+            return;
+        }
+        self.write_group(passed);
+        for (job, error) in failed {
+            let code = match &error {
+                LedgerError::Rating { code, .. } => *code,
+                _ => "",
+            };
+            if code.starts_with("plugin.") && self.all_new(&job.submission) {
+                metrics::plugin_error(code);
+                let _ = job.reply.send(Err(error));
+            } else {
+                self.write_group(vec![job]);
+            }
+        }
+    }
+
+    /// Whether none of a rate submission's messages is stored yet (a stored
+    /// one is answered with its stored result, so it must take the real path).
+    fn all_new(&self, submission: &Submission) -> bool {
+        let Submission::Rate { events, .. } = submission else { return false };
+        let keys: Vec<(&str, &str)> = events.iter().map(|e| (e.waba.0.as_str(), &*e.id)).collect();
+        self.block_on(self.store.events_by_key(&keys)).is_ok_and(|stored| stored.is_empty())
+    }
+
+    /// Puts a WABA's rating state back to what the store holds, after a
+    /// group that rated its messages from `earliest` on failed: from the
+    /// latest checkpoint at or before `earliest` (it holds committed messages
+    /// only), re-rating the stored messages after it. Without such a
+    /// checkpoint, or if that fails, the WABA is forgotten and rebuilt from
+    /// the store when next needed. `next_seq` is where its ledger sequence
+    /// stood before the group (`None`: the group opened its book).
+    fn rewind(&mut self, waba: &str, earliest: i64, next_seq: Option<i64>) {
+        let rewound = next_seq.is_some_and(|seq| self.rewind_to_checkpoint(waba, earliest, seq).is_ok());
+        if !rewound {
+            self.forget([waba.to_owned()]);
+        }
+    }
+
+    fn rewind_to_checkpoint(&mut self, waba: &str, earliest: i64, next_seq: i64) -> Result<(), GroupError> {
+        let unusable = || GroupError::Store(format!("WABA {waba} has no checkpoint to rewind to"));
+        let book = self.books.get(waba).ok_or_else(unusable)?;
+        let checkpoint = book.checkpoint_before(earliest).filter(|_| book.warm).ok_or_else(unusable)?;
+        let (state, at) = (checkpoint.state.clone(), checkpoint.at);
+        let stored = self.block_on(self.store.events_since(waba, at)).map_err(store_error)?;
+        let events = super::rerate::decode_stored(&stored)?;
+        self.rater.put_state(coexist_engine::event::WabaId(waba.to_owned()), state);
+        if let Some(b) = self.books.get_mut(waba) {
+            b.next_seq = next_seq;
+            b.invalidate_after(at);
+            b.last_rated_at = Some(at - 1);
+            b.since_checkpoint = 0;
+        }
+        let outcomes = self.rate_segmented(&events);
+        if let Some(Err(e)) = outcomes.iter().find(|o| o.is_err()) {
+            return Err(GroupError::Store(format!("re-rating WABA {waba} from its checkpoint: {e}")));
+        }
+        tracing::debug!(waba, from = at, events = events.len(), "rewound the rating state after a failed group");
+        Ok(())
     }
 
     /// Drops what the committer believes about WABAs whose write did not land.
@@ -399,10 +484,23 @@ impl Committer {
         }
         let touched: BTreeSet<String> =
             pendings.iter().map(|p| p.event.waba.0.clone()).chain(failed_marks.iter().map(|k| k.0.clone())).collect();
+        // Where each WABA stood, to go back there if the rating fails.
+        let mut earliest: BTreeMap<&str, i64> = BTreeMap::new();
+        for p in &pendings {
+            let at = p.replaces.as_ref().map_or(p.key().0, |s| s.at_ms.min(p.key().0));
+            earliest.entry(&p.event.waba.0).and_modify(|e| *e = (*e).min(at)).or_insert(at);
+        }
+        let marks_only: Vec<String> =
+            failed_marks.iter().map(|k| k.0.clone()).filter(|w| !earliest.contains_key(w.as_str())).collect();
+        let before: Vec<(String, i64, Option<i64>)> =
+            earliest.iter().map(|(w, at)| ((*w).to_owned(), *at, self.books.get(*w).map(|b| b.next_seq))).collect();
         let results = match self.rate_group(&pendings, &failed_marks, &status_rows, now_ms, &mut changes) {
             Ok(r) => r,
             Err(e) => {
-                self.forget(touched);
+                self.forget(marks_only);
+                for (waba, at, next_seq) in before {
+                    self.rewind(&waba, at, next_seq);
+                }
                 return Err(e);
             }
         };

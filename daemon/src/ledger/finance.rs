@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use super::book::rebuild_from;
 use super::committer::{store_error, Committer, GroupError};
 use super::rerate::{apply_status, decode_stored};
-use super::{LedgerError, Reply, Submission};
+use super::{LedgerError, Phase, Reply, Submission};
 use crate::store::{usage_of, Changes, EventRow, StoredCard, Usage, UsageKey};
 
 /// Why re-rating wrote an entry.
@@ -205,6 +205,14 @@ impl Committer {
                 json!({ "field": "waba" }),
             ));
         }
+        self.jobs.start(&req.job_id, req.dry_run);
+        let outcome = self.rerate_run(&req, request_text);
+        self.jobs.finish(&req.job_id, outcome.as_ref().map_err(ToString::to_string));
+        outcome
+    }
+
+    /// The work of a re-rating job, reporting its progress to `self.jobs`.
+    fn rerate_run(&mut self, req: &RerateRequest, request_text: String) -> Result<Value, LedgerError> {
         let tz = self.timezone(&req.waba);
         let local_ms = |d: NaiveDate| {
             d.and_hms_opt(0, 0, 0)
@@ -223,16 +231,22 @@ impl Committer {
             .block_on(self.store.events_since(&waba, load_from))
             .map_err(|e| LedgerError::Store(format!("{e:#}")))?;
         let events = decode_stored(&stored).map_err(group_error)?;
+        let total = events.len() as u64;
+        let jobs = self.jobs.clone();
+        jobs.advance(&req.job_id, Phase::Rating, 0, total);
         self.rater.put_state(WabaId(waba.clone()), WabaState::default());
         if let Some(b) = self.books.get_mut(&waba) {
             b.invalidate_after(load_from);
             b.last_rated_at = Some(load_from - 1);
             b.since_checkpoint = 0;
         }
-        let outcomes = self.rate_segmented(&events);
+        let outcomes = self.rate_segmented_with(&events, &mut |done| {
+            jobs.advance(&req.job_id, Phase::Rating, done as u64, total);
+        });
         if let Some(b) = self.books.get_mut(&waba) {
             b.drop_before(exact_from);
         }
+        jobs.advance(&req.job_id, Phase::Comparing, total, total);
 
         let in_range: Vec<usize> =
             (0..stored.len()).filter(|&k| stored[k].at_ms >= from_ms && stored[k].at_ms < to_ms).collect();
@@ -347,6 +361,7 @@ impl Committer {
             }
             return Ok(report);
         }
+        jobs.advance(&req.job_id, Phase::Writing, total, total);
         changes.usage = self.usage_of(&changes.entries);
         changes.rerate_job = Some((req.job_id.clone(), request_text, report.to_string()));
         if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {

@@ -11,6 +11,7 @@
 mod book;
 mod committer;
 mod finance;
+mod jobs;
 mod rerate;
 mod statuses;
 
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use committer::{spawn, CommitterConfig};
 pub use finance::{card_json, import_refusal, RerateRequest};
+pub use jobs::{JobProgress, Phase, RerateJobs};
 
 /// What a request asks the ledger to do.
 #[derive(Debug)]
@@ -118,13 +120,19 @@ pub struct Ledger {
     jobs: mpsc::Sender<Job>,
     policies: SharedPolicies,
     replica: bool,
+    rerates: RerateJobs,
 }
 
 impl Ledger {
     /// The handle of a `--replica` daemon: it refuses every submission.
     pub fn replica(policies: Arc<Policies>) -> Self {
         let (jobs, _) = mpsc::channel(1);
-        Self { jobs, policies: Arc::new(std::sync::RwLock::new(policies)), replica: true }
+        Self {
+            jobs,
+            policies: Arc::new(std::sync::RwLock::new(policies)),
+            replica: true,
+            rerates: RerateJobs::default(),
+        }
     }
 
     /// The policies in force now.
@@ -133,6 +141,11 @@ impl Ledger {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// A re-rating job's progress, while it runs or shortly after.
+    pub fn rerate_progress(&self, job_id: &str) -> Option<JobProgress> {
+        self.rerates.get(job_id)
     }
 
     /// Queues a submission and waits until it is committed (or refused).

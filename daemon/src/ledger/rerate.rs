@@ -185,6 +185,16 @@ impl Committer {
     /// checkpoints of each WABA's state: at the start of each day, and every
     /// so many events.
     pub(super) fn rate_segmented(&mut self, events: &[Event]) -> Vec<RateOutcome> {
+        self.rate_segmented_with(events, &mut |_| {})
+    }
+
+    /// [`Self::rate_segmented`], telling `progress` how many events are
+    /// rated after each day.
+    pub(super) fn rate_segmented_with(
+        &mut self,
+        events: &[Event],
+        progress: &mut dyn FnMut(usize),
+    ) -> Vec<RateOutcome> {
         let mut out = Vec::with_capacity(events.len());
         let mut start = 0;
         while start < events.len() {
@@ -222,6 +232,7 @@ impl Committer {
                 }
             }
             start = end;
+            progress(end);
         }
         out
     }

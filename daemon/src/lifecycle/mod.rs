@@ -3,6 +3,8 @@
 //! eligibility plugin and the throughput budget. HTTP handlers and the webhook
 //! route call this; it holds no rule of its own.
 
+mod verdicts;
+
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -10,12 +12,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use coexist_engine::decision::Action;
 use coexist_engine::lifecycle::{
-    Admission, Clock, EligibilityLists, Gcra, LifecycleSettings, Limiter, ManualClock, NumberState, SystemClock, DAY_MS,
+    Admission, Clock, CoexistenceRegistry, CoexistenceSpan, EligibilityLists, Gcra, LifecycleSettings, Limiter,
+    ManualClock, NumberState, SystemClock, DAY_MS,
 };
+use coexist_engine::phone::PhoneNumber;
 use coexist_engine::plugin::{bundled_plugin, EligibilityPlugin, EligibilityQuery, EligibilityVerdict, PluginRuntime};
 use rustc_hash::FxHashMap;
 
-use crate::store::{NumberRow, Store};
+use crate::store::{NumberFilter, NumberRow, Store};
+use verdicts::VerdictCache;
 
 /// How long a replica trusts its cached copy of a number's limit.
 const LIMIT_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -42,6 +47,10 @@ pub struct Lifecycle {
     /// Whether the budget lives in the database (PostgreSQL: shared by replicas).
     shared_budget: bool,
     profiles: RwLock<FxHashMap<String, SendProfile>>,
+    /// Verdicts already asked of the eligibility plugin.
+    verdicts: VerdictCache,
+    /// Registered numbers' Coexistence spans, for the rater.
+    registry: Arc<CoexistenceRegistry>,
 }
 
 /// Reads `name` from the policy directory, or the bundled default.
@@ -57,7 +66,15 @@ fn policy_file(dir: Option<&Path>, name: &str, bundled: &str) -> anyhow::Result<
 }
 
 impl Lifecycle {
-    pub fn load(policy_dir: Option<&Path>, store: Store, test_clock: bool) -> anyhow::Result<Self> {
+    /// Loads the lifecycle's settings and eligibility lists, and its
+    /// eligibility plugin on `runtime` (the daemon's: one engine, one
+    /// compile cache, so a warm start skips compiling it).
+    pub fn load(
+        runtime: &PluginRuntime,
+        policy_dir: Option<&Path>,
+        store: Store,
+        test_clock: bool,
+    ) -> anyhow::Result<Self> {
         use coexist_engine::lifecycle::settings_files::{BUNDLED_ELIGIBILITY, BUNDLED_SETTINGS};
         let (file, text) = policy_file(policy_dir, "coexistence.toml", BUNDLED_SETTINGS)?;
         let settings = LifecycleSettings::from_toml(&file, &text)?;
@@ -72,9 +89,8 @@ impl Lifecycle {
                 std::fs::read(&path).with_context(|| format!("{file}: reading plugin {}", path.display()))?
             }
         };
-        let runtime = PluginRuntime::new()?;
         let eligibility = EligibilityPlugin::load(
-            &runtime,
+            runtime,
             &lists.module,
             &bytes,
             lists.lists_json.clone(),
@@ -98,6 +114,8 @@ impl Lifecycle {
             limiter: Limiter::default(),
             shared_budget,
             profiles: RwLock::default(),
+            verdicts: VerdictCache::default(),
+            registry: Arc::default(),
         })
     }
 
@@ -112,9 +130,13 @@ impl Lifecycle {
     }
 
     /// Eligibility of `number` on `day` (days since 1970-01-01, UTC).
-    pub fn eligibility(&self, number: &str, day: i32) -> anyhow::Result<EligibilityVerdict> {
+    pub fn eligibility(&self, number: &str, day: i32) -> anyhow::Result<Arc<EligibilityVerdict>> {
+        if let Some(v) = self.verdicts.get(number, day) {
+            return Ok(v);
+        }
         let mut verdicts = self.eligibility.check(&[EligibilityQuery { number: number.to_owned(), day }])?;
-        verdicts.pop().context("the eligibility plugin answered nothing")
+        let verdict = verdicts.pop().context("the eligibility plugin answered nothing")?;
+        Ok(self.verdicts.put(number, day, verdict))
     }
 
     pub async fn get(&self, number: &str) -> anyhow::Result<Option<NumberRow>> {
@@ -138,10 +160,42 @@ impl Lifecycle {
             };
             if self.store.put_number(number, &new, row.as_ref().map(|r| r.version), self.now_ms()).await? {
                 self.forget(number);
+                self.remember_span(number, &new);
                 return Ok(Ok(Some(out)));
             }
         }
         anyhow::bail!("number {number} kept changing under 64 attempts to update it")
+    }
+
+    /// The registry the rater reads the `coexistence` fact from.
+    pub fn registry(&self) -> Arc<CoexistenceRegistry> {
+        self.registry.clone()
+    }
+
+    /// Tells the rater a number's Coexistence span.
+    fn remember_span(&self, number: &str, state: &NumberState) {
+        if let Ok(phone) = PhoneNumber::parse(number) {
+            self.registry.set(&phone, CoexistenceSpan::of(state));
+        }
+    }
+
+    /// Loads every registered number's span into the rater's registry (at
+    /// start). A registration made later through another daemon (a
+    /// `--replica`) reaches this one's rating at its next start.
+    pub async fn load_registry(&self) -> anyhow::Result<usize> {
+        let mut after = String::new();
+        let mut count = 0;
+        loop {
+            let rows = self.store.numbers(NumberFilter::All, None, &after, 1000).await?;
+            for row in &rows {
+                self.remember_span(&row.number, &row.state);
+            }
+            count += rows.len();
+            match rows.last() {
+                Some(last) if rows.len() == 1000 => after.clone_from(&last.number),
+                _ => return Ok(count),
+            }
+        }
     }
 
     /// Drops the cached send profile (after a write) and, for a new

@@ -91,6 +91,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 }
 
 async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow::Result<()> {
+    let mut startup = Startup::begin();
     let metrics = crate::metrics::install()?;
     let store = if args.replica {
         Store::open_replica(&args.database_url).await?
@@ -98,21 +99,31 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         Store::open(&args.database_url).await?
     };
     tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
+    startup.phase("store");
     let policies = setup::with_stored_imports(setup::policies(&args.policy)?, &store).await?;
     let policies = Arc::new(policies);
+    startup.phase("policies");
     if !args.replica && store.daily_usage_missing().await? {
         let zones = policies.clone();
         let tz = move |waba: &str| zones.profiles.profile(waba).map_or(chrono_tz::Tz::UTC, |p| p.timezone);
         let rows = store.rebuild_daily_usage(tz).await?;
         tracing::info!(rows, "built the daily usage summary from the existing ledger");
     }
+    startup.phase("usage_summary");
     let limits = policies.profiles.limits;
     let plugin_runtime = setup::plugin_runtime()?;
     let pipeline =
         Pipeline::load(&plugin_runtime, &policies.pipeline, policies.source.base_dir()).context("loading plugins")?;
+    startup.phase("plugins");
+    let lifecycle = Lifecycle::load(&plugin_runtime, args.policy.policies.as_deref(), store.clone(), args.test_clock)
+        .context("loading the Coexistence lifecycle")?;
+    startup.phase("lifecycle");
     let plugins = PluginHost::new(plugin_runtime, policies.source.clone(), pipeline.clone());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let rater = Rater::new(policies.clone(), pipeline).with_threads(threads);
+    let registered = lifecycle.load_registry().await.context("loading the number registry")?;
+    tracing::info!(registered, "numbers in the registry");
+    startup.phase("registry");
+    let rater = Rater::new(policies.clone(), pipeline).with_threads(threads).with_registry(lifecycle.registry());
     let ledger = if args.replica {
         anyhow::ensure!(
             store.backend() == crate::store::Backend::Postgres,
@@ -138,8 +149,6 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         ),
         None => None,
     };
-    let lifecycle = Lifecycle::load(args.policy.policies.as_deref(), store.clone(), args.test_clock)
-        .context("loading the Coexistence lifecycle")?;
     if args.test_clock {
         tracing::warn!("--test-clock: PUT /v1/test/clock sets the lifecycle's time; never use this in production");
     }
@@ -161,10 +170,47 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let bound = listener.local_addr()?;
+    startup.phase("listen");
+    tracing::info!(took_ms = startup.total_ms(), phases = %startup, "ready");
     tracing::info!("listening on http://{bound}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How long each start-up phase took, for the "ready" log line.
+struct Startup {
+    began: std::time::Instant,
+    last: std::time::Instant,
+    phases: Vec<(&'static str, u128)>,
+}
+
+impl Startup {
+    fn begin() -> Self {
+        let now = std::time::Instant::now();
+        Self { began: now, last: now, phases: Vec::new() }
+    }
+
+    /// Ends the phase `name` (it began where the last one ended).
+    fn phase(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.phases.push((name, now.duration_since(self.last).as_micros()));
+        self.last = now;
+    }
+
+    fn total_ms(&self) -> u128 {
+        self.began.elapsed().as_millis()
+    }
+}
+
+impl std::fmt::Display for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (k, (name, micros)) in self.phases.iter().enumerate() {
+            let sep = if k == 0 { "" } else { " " };
+            write!(f, "{sep}{name}={}.{}ms", micros / 1000, (micros % 1000) / 100)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -180,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ratecards", get(routes::finance::list_ratecards).post(routes::finance::import_ratecard))
         .route("/v1/markets", post(routes::finance::import_markets))
         .route("/v1/rerate", post(routes::finance::rerate))
+        .route("/v1/rerate/{job_id}", get(routes::finance::rerate_progress))
         .route("/v1/invoices/{waba}/{month}", get(routes::finance::invoice))
         .route("/v1/forecasts", post(routes::finance::forecast))
         .route("/v1/eligibility", get(routes::numbers::eligibility))

@@ -22,6 +22,7 @@ use super::routes;
         routes::finance::list_ratecards,
         routes::finance::import_markets,
         routes::finance::rerate,
+        routes::finance::rerate_progress,
         routes::finance::invoice,
         routes::finance::forecast,
         routes::dashboard::page,
@@ -46,6 +47,8 @@ use super::routes;
         routes::numbers::AdmitBody,
         routes::numbers::CurrencyChange,
         routes::numbers::ClockBody,
+        crate::ledger::JobProgress,
+        crate::ledger::Phase,
     )),
     modifiers(&BearerAuth)
 )]

@@ -124,7 +124,14 @@ impl Store {
     }
 
     /// Numbers matching `filter`, by number, at most `limit`, after `after`.
-    pub async fn numbers(&self, filter: NumberFilter, after: &str, limit: i64) -> anyhow::Result<Vec<NumberRow>> {
+    /// A page of numbers after `after` (in number order), optionally of one WABA.
+    pub async fn numbers(
+        &self,
+        filter: NumberFilter,
+        waba: Option<&str>,
+        after: &str,
+        limit: i64,
+    ) -> anyhow::Result<Vec<NumberRow>> {
         let live = "coexistence = 1 AND offboarded_at_ms IS NULL";
         let (cond, binds): (String, Vec<i64>) = match filter {
             NumberFilter::ActivityBefore(t) => {
@@ -148,6 +155,10 @@ impl Store {
             NumberFilter::All => ("1 = 1".to_owned(), vec![]),
         };
         let n = binds.len();
+        let (cond, n) = match waba {
+            Some(_) => (format!("{cond} AND waba = {}", self.params(n + 1, 1)), n + 1),
+            None => (cond, n),
+        };
         let sql = format!(
             "SELECT {COLUMNS} FROM numbers WHERE {cond} AND number > {} ORDER BY number LIMIT {}",
             self.params(n + 1, 1),
@@ -156,6 +167,9 @@ impl Store {
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b);
+        }
+        if let Some(waba) = waba {
+            q = q.bind(waba.to_owned());
         }
         let rows = q.bind(after.to_owned()).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(from_row).collect()

@@ -22,6 +22,7 @@ mod clock;
 mod error;
 mod history;
 mod number;
+mod registry;
 mod settings;
 mod throughput;
 
@@ -31,6 +32,7 @@ pub use history::{HistoryChunk, HistoryMessage, HistoryProgress, MessageFate, Ph
 pub use number::{
     KeepAlive, KeepAliveStatus, NumberState, SyncKind, SyncRequest, SyncState, SyncStatus, ThroughputClass,
 };
+pub use registry::{CoexistenceRegistry, CoexistenceSpan};
 /// The bundled policy files' text.
 pub mod settings_files {
     pub use super::settings::{BUNDLED_ELIGIBILITY, BUNDLED_SETTINGS};

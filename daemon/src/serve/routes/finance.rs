@@ -144,7 +144,8 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError
 /// a real run appends a reversal and a new charge for each changed message,
 /// never an update, and answers the same diff. A real run is idempotent per
 /// `job_id`: repeating it answers the stored report with `repeat: true`.
-/// The run is synchronous; the report carries its progress counts.
+/// The run is synchronous; while it runs, `GET /v1/rerate/{job_id}` answers
+/// its phase and how many stored messages are rated so far.
 #[utoipa::path(post, path = "/v1/rerate", request_body = RerateRequest,
     responses(
         (status = 200, description = "{job_id, dry_run, repeat, progress, messages_changed, entries_written, lines: [{market, category, pricing_type, currency, old_cost, new_cost, delta}], total}"),
@@ -158,6 +159,39 @@ pub async fn rerate(
     let request: RerateRequest = json_body(&body?)?;
     let reply = state.ledger.submit(Submission::Rerate(request)).await?;
     Ok(Json(reply.finance.unwrap_or(Value::Null)))
+}
+
+/// A re-rating job's progress: its phase (`loading`, `rating`, `comparing`,
+/// `writing`, `done`, `failed`), the stored messages rated of the total,
+/// and the report once done. Running and recently finished jobs (dry runs
+/// too) come from memory; older real runs from the ledger's job records.
+#[utoipa::path(get, path = "/v1/rerate/{job_id}",
+    params(("job_id" = String, Path, description = "The job id given to POST /v1/rerate")),
+    responses(
+        (status = 200, description = "The job's progress", body = crate::ledger::JobProgress),
+        (status = 404, description = "rerate.unknown_job")),
+    security(("bearer" = [])))]
+pub async fn rerate_progress(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(progress) = state.ledger.rerate_progress(&job_id) {
+        return Ok(Json(json!(progress)));
+    }
+    let stored = state.store.rerate_job(&job_id).await?;
+    let Some((_, report)) = stored else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "rerate.unknown_job",
+            format!("no re-rating job `{job_id}` runs now, finished recently, or was stored"),
+        ));
+    };
+    let report: Value = serde_json::from_str(&report).unwrap_or_default();
+    let examined = report["progress"]["examined"].as_u64().unwrap_or_default();
+    Ok(Json(json!({
+        "job_id": job_id, "dry_run": false, "phase": "done", "rated": examined, "total": examined,
+        "started_ms": null, "finished_ms": null, "report": report, "error": null,
+    })))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -305,6 +305,8 @@ pub async fn get_number(State(state): State<AppState>, Path(raw): Path<String>) 
 pub struct ListQuery {
     /// `warning`, `stale` or `missed` (a sync window closed without a request); all numbers when absent.
     pub status: Option<String>,
+    /// Only the numbers of this WABA.
+    pub waba: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Numbers per page (1 to 1,000; default 100).
@@ -343,7 +345,7 @@ pub async fn list(
             ))
         }
     };
-    let rows = lc.store().numbers(filter, q.cursor.as_deref().unwrap_or(""), limit).await?;
+    let rows = lc.store().numbers(filter, q.waba.as_deref(), q.cursor.as_deref().unwrap_or(""), limit).await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.number.clone())).flatten();
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
