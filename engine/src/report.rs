@@ -6,6 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::Currency;
 
+/// A value as one CSV field: quoted (with inner quotes doubled) when it
+/// holds a comma, a quote or a line break, as RFC 4180 asks. Every CSV
+/// report (usage, invoices, forecasts) writes its text fields through this.
+pub fn csv_field(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", v.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
 /// How report lines are rounded. Default: half-even (banker's rounding).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +62,14 @@ pub fn round_line(exact: Decimal, currency: Currency, rounding: Rounding) -> Rou
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(csv_field("India"), "India");
+        assert_eq!(csv_field("Rest of Latin America, Other"), "\"Rest of Latin America, Other\"");
+        assert_eq!(csv_field("a \"b\""), "\"a \"\"b\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::decision::BilledCategory;
 use crate::policy::{Currency, Policies, PricingModel, Regime, TierSchedule};
 use crate::pricing::rate_column;
-use crate::report::{round_line, Rounding};
+use crate::report::{csv_field, round_line, Rounding};
 
 /// The traffic a scenario states volumes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -809,14 +809,6 @@ impl Forecast {
         }
         svg.push_str("</svg>\n");
         svg
-    }
-}
-
-fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_owned()
     }
 }
 

@@ -14,7 +14,7 @@ use coexist_engine::finance::forecast::{DailyVolume, Scenario, Traffic};
 use coexist_engine::finance::imports::{card_id, parse_rate_card};
 use coexist_engine::finance::{Invoice, UsageRow};
 use coexist_engine::policy::{Currency, Effective};
-use coexist_engine::report::Rounding;
+use coexist_engine::report::{csv_field, Rounding};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -328,14 +328,6 @@ pub async fn invoice(
         "totals": invoice.totals,
     }))
     .into_response())
-}
-
-fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_owned()
-    }
 }
 
 /// A cost forecast for a scenario (the schema of `coexist forecast`, as

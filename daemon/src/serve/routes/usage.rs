@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{Datelike, TimeZone, Utc};
 use coexist_engine::policy::Currency;
-use coexist_engine::report::{round_line, Rounding};
+use coexist_engine::report::{csv_field, round_line, Rounding};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -272,14 +272,6 @@ fn to_csv(points: &[Point], dims: &[Dimension]) -> String {
         );
     }
     out
-}
-
-fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_owned()
-    }
 }
 
 #[cfg(test)]
