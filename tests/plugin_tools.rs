@@ -178,8 +178,16 @@ fn bench_reports_instantiation_and_each_batch_size() {
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("fresh instance: p50"), "{stdout}");
+    assert!(stdout.contains("bundled native"), "no native baseline:\n{stdout}");
     for n in ["     1  ", "    64  ", "  1024  "] {
-        assert!(stdout.lines().any(|l| l.starts_with(n)), "no row for batch {n:?}:\n{stdout}");
+        let row = stdout.lines().find(|l| l.starts_with(n));
+        let row = row.unwrap_or_else(|| panic!("no row for batch {n:?}:\n{stdout}"));
+        // batch, p50, p99, bundled wasm, bundled native, then the ratio to native.
+        let cells: Vec<f64> =
+            row.split_whitespace().map(|c| c.trim_end_matches('×').parse().expect("number")).collect();
+        assert_eq!(cells.len(), 6, "{row}");
+        assert!(cells[1..].iter().all(|c| *c > 0.0), "{row}");
+        assert!((cells[5] - cells[1] / cells[4]).abs() <= 0.05 * cells[5] + 0.1, "ratio = p50 / native: {row}");
     }
 }
 

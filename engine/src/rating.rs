@@ -100,7 +100,7 @@ impl Rater {
             seen.into_iter().cloned().collect()
         };
         for waba in &wabas {
-            self.states.entry(waba.clone()).or_default().begin_dry_run();
+            self.states.entry(waba.clone()).or_default().begin_journal();
         }
         let out = self.rate(events);
         for waba in &wabas {
@@ -109,6 +109,41 @@ impl Rater {
             }
         }
         out
+    }
+
+    /// A rater with the same policies, plugins and registry, holding a copy
+    /// of `wabas`' state: to dry-rate their messages on another thread while
+    /// this one goes on.
+    pub fn copy_for<'w>(&self, wabas: impl IntoIterator<Item = &'w WabaId>) -> Rater {
+        let states = wabas.into_iter().filter_map(|w| self.states.get(w).map(|s| (w.clone(), s.clone()))).collect();
+        Rater {
+            policies: self.policies.clone(),
+            pipeline: self.pipeline.clone(),
+            states,
+            threads: 1,
+            registry: self.registry.clone(),
+        }
+    }
+
+    /// Journals what rating changes in `waba`'s state from now on, so that
+    /// [`Rater::rollback`] can undo it (a group whose write may fail), until
+    /// [`Rater::keep`].
+    pub fn begin_journal(&mut self, waba: &WabaId) {
+        self.states.entry(waba.clone()).or_default().begin_journal();
+    }
+
+    /// Keeps what rating changed in `waba` since [`Rater::begin_journal`].
+    pub fn keep(&mut self, waba: &WabaId) {
+        if let Some(state) = self.states.get_mut(waba) {
+            state.keep();
+        }
+    }
+
+    /// Undoes what rating changed in `waba` since [`Rater::begin_journal`].
+    pub fn rollback(&mut self, waba: &WabaId) {
+        if let Some(state) = self.states.get_mut(waba) {
+            state.rollback();
+        }
     }
 
     /// The state of a WABA, if it has been rated here.

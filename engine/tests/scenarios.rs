@@ -230,3 +230,59 @@ fn dry_run_matches_the_real_run_and_changes_nothing() {
     assert_eq!(dry_once, real);
     assert!(real.iter().filter_map(|r| r.as_ref().ok()).any(|r| r.cost.is_some_and(|c| !c.is_zero())));
 }
+
+/// A group rated under a journal and rolled back (its write failed) leaves
+/// no trace: what comes after rates exactly as if it never happened, through
+/// a BSUID link that merges two users, new users, windows and tiers. Kept,
+/// it is the ordinary rating.
+#[test]
+fn a_rolled_back_group_leaves_no_trace() {
+    let waba = coexist_engine::event::WabaId("W1".to_owned());
+    let before = events(
+        &[
+            l("a1", ID_USER, "inbound", "2026-07-10T08:00:00Z", None),
+            l("a2", "ID.77001", "outbound", "2026-07-10T08:10:00Z", Some("marketing")),
+        ]
+        .join("\n"),
+    );
+    let group = events(&[
+        r#"{"id":"g1","waba":"W1","business_number":"+6221555000","user":"+6281234567890","user_id":"ID.77001","direction":"inbound","type":"text","timestamp":"2026-07-10T09:00:00Z"}"#.to_owned(),
+        l("g2", "+6281200000001", "inbound", "2026-07-10T09:05:00Z", None),
+        l("g3", "+6281200000002", "outbound", "2026-07-10T09:06:00Z", Some("marketing")),
+    ]
+    .join("\n"));
+    let after = events(
+        &[
+            l("x1", "ID.77001", "outbound", "2026-07-10T10:00:00Z", None),
+            l("x2", "+6281200000001", "outbound", "2026-07-10T10:00:00Z", None),
+            l("x3", ID_USER, "outbound", "2026-07-10T10:00:00Z", None),
+            l("x4", "+6281200000003", "outbound", "2026-07-10T10:01:00Z", Some("marketing")),
+        ]
+        .join("\n"),
+    );
+
+    let mut straight = rater(None, W1);
+    rate_by_id(&mut straight, &before);
+    let without_group = rate_by_id(&mut straight, &after);
+
+    let mut rolled_back = rater(None, W1);
+    rate_by_id(&mut rolled_back, &before);
+    rolled_back.begin_journal(&waba);
+    rate_by_id(&mut rolled_back, &group);
+    rolled_back.rollback(&waba);
+    assert_eq!(rate_by_id(&mut rolled_back, &after), without_group);
+    assert!(without_group["x1"].violations.iter().any(|v| v.code == "pricing.outside_customer_service_window"));
+
+    let mut kept = rater(None, W1);
+    rate_by_id(&mut kept, &before);
+    kept.begin_journal(&waba);
+    rate_by_id(&mut kept, &group);
+    kept.keep(&waba);
+    let mut all = rater(None, W1);
+    rate_by_id(&mut all, &before);
+    rate_by_id(&mut all, &group);
+    let with_group = rate_by_id(&mut all, &after);
+    assert_eq!(rate_by_id(&mut kept, &after), with_group);
+    assert_eq!(summary(&with_group["x1"]).2, "free_customer_service", "the link carried the window");
+    assert_ne!(with_group, without_group);
+}

@@ -101,10 +101,42 @@ impl Book {
         self.checkpoints.retain(|c| c.at <= at_ms);
     }
 
+    /// Where the book stands before a group rates `earliest` onwards, to
+    /// [`Book::restore`] if the group's write fails.
+    pub fn mark(&self, earliest: i64) -> BookMark {
+        BookMark {
+            next_seq: self.next_seq,
+            high_water: self.high_water.clone(),
+            last_rated_at: self.last_rated_at,
+            since_checkpoint: self.since_checkpoint,
+            earliest,
+        }
+    }
+
+    /// Goes back to `mark`: the checkpoints taken since it may hold the
+    /// group's messages, so those after its earliest message go.
+    pub fn restore(&mut self, mark: BookMark) {
+        self.next_seq = mark.next_seq;
+        self.high_water = mark.high_water;
+        self.last_rated_at = mark.last_rated_at;
+        self.since_checkpoint = mark.since_checkpoint;
+        self.invalidate_after(mark.earliest);
+    }
+
     /// Drops checkpoints before `at_ms`: a rebuild took them from partial history.
     pub fn drop_before(&mut self, at_ms: i64) {
         self.checkpoints.retain(|c| c.at >= at_ms);
     }
+}
+
+/// A book's position before a group, see [`Book::mark`].
+#[derive(Debug, Clone)]
+pub struct BookMark {
+    next_seq: i64,
+    high_water: Option<OrderKey>,
+    last_rated_at: Option<i64>,
+    since_checkpoint: usize,
+    earliest: i64,
 }
 
 /// The start of the UTC day of `at_ms`.

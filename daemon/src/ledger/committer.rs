@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use super::book::{Book, OrderKey};
+use super::book::{Book, BookMark, OrderKey};
+use super::quarantine::{touches, Lane, Suspects};
 use super::statuses::{is_failed, merge, stand_in};
 use super::{Conflict, Job, Ledger, LedgerError, Reply, Submission};
 use crate::metrics;
@@ -40,23 +41,9 @@ pub fn spawn(
     config: CommitterConfig,
 ) -> std::io::Result<Ledger> {
     let (tx, rx) = mpsc::channel::<Job>(4096);
-    let generation = plugins.generation();
-    let plugin_set = plugin_set_of(rater.pipeline());
-    let policies: super::SharedPolicies = Arc::new(std::sync::RwLock::new(rater.policies_arc()));
-    let jobs = super::RerateJobs::default();
-    let committer = Committer {
-        policies: policies.clone(),
-        jobs: jobs.clone(),
-        store,
-        rater,
-        rt: runtime,
-        books: HashMap::new(),
-        plugin_set,
-        plugin_set_stored: false,
-        plugins,
-        generation,
-        config,
-    };
+    let mut committer = Committer::new(store, rater, plugins, runtime, config);
+    committer.lane = Some(Lane::start(tx.downgrade(), committer.suspects.clone())?);
+    let (policies, jobs) = (committer.policies.clone(), committer.jobs.clone());
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
     Ok(Ledger { jobs: tx, policies, replica: false, rerates: jobs })
 }
@@ -77,6 +64,10 @@ pub(super) struct Committer {
     pub(super) policies: super::SharedPolicies,
     /// Progress of re-rating jobs, for the readers.
     pub(super) jobs: super::RerateJobs,
+    /// WABAs whose plugin batches failed lately.
+    pub(super) suspects: Suspects,
+    /// Where their jobs are cleared first (none in unit tests).
+    pub(super) lane: Option<Lane>,
 }
 
 /// The (key, JSON of name/version/digest) that ledger entries cite for a set.
@@ -114,17 +105,50 @@ enum Slot {
 
 /// A group-level failure.
 pub(super) enum GroupError {
-    /// A message could not be rated; retry the jobs one by one.
+    /// A message could not be rated: the jobs of the other WABAs are
+    /// written again without it.
     Rating {
+        /// The first failing message: (job, event index) in the group.
         job: usize,
         index: usize,
         code: &'static str,
         message: String,
+        /// The WABAs whose rating failed; empty when not known.
+        wabas: BTreeSet<String>,
     },
     Store(String),
 }
 
+/// How to take back what a failed group did to one WABA's rating state.
+pub(super) enum Undo {
+    /// Rated in order under a journal: roll it back, and the book to its mark.
+    Journal { waba: String, mark: BookMark },
+    /// Re-rated from a checkpoint: rewind to what the store holds.
+    Rewind { waba: String, earliest: i64, next_seq: i64 },
+}
+
 impl Committer {
+    fn new(store: Store, rater: Rater, plugins: Arc<PluginHost>, runtime: Handle, config: CommitterConfig) -> Self {
+        let generation = plugins.generation();
+        let plugin_set = plugin_set_of(rater.pipeline());
+        let policies: super::SharedPolicies = Arc::new(std::sync::RwLock::new(rater.policies_arc()));
+        Committer {
+            policies,
+            jobs: super::RerateJobs::default(),
+            suspects: Suspects::default(),
+            lane: None,
+            store,
+            rater,
+            rt: runtime,
+            books: HashMap::new(),
+            plugin_set,
+            plugin_set_stored: false,
+            plugins,
+            generation,
+            config,
+        }
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         while let Some(first) = rx.blocking_recv() {
             self.pick_up_reloaded_plugins();
@@ -146,6 +170,13 @@ impl Committer {
             for job in dry {
                 let answer = self.dry_run(&job.submission);
                 let _ = job.reply.send(answer);
+            }
+            // Jobs of WABAs whose plugin batches failed lately are cleared
+            // on the quarantine lane first: a plugin that spins to its
+            // deadline on one WABA's messages does not hold up the rest.
+            let (held, write): (Vec<Job>, Vec<Job>) = write.into_iter().partition(|j| self.suspects.holds(j));
+            if !held.is_empty() {
+                self.quarantine(held);
             }
             if !write.is_empty() {
                 self.write_group(write);
@@ -175,9 +206,9 @@ impl Committer {
         self.rt.block_on(f)
     }
 
-    /// Writes a group; if one message cannot be rated, each job is retried
-    /// alone so only the job that carries it fails.
-    fn write_group(&mut self, jobs: Vec<Job>) {
+    /// Writes a group. If messages cannot be rated, only the jobs that
+    /// carry them fail: the others are written again without them.
+    pub(super) fn write_group(&mut self, jobs: Vec<Job>) {
         let started = std::time::Instant::now();
         match self.try_write(&jobs) {
             Ok(replies) => {
@@ -186,14 +217,19 @@ impl Committer {
                     let _ = job.reply.send(reply);
                 }
             }
-            Err(GroupError::Rating { job, index, code, message }) => {
-                if jobs.len() > 1 {
-                    self.isolate_failure(jobs);
-                } else if let Some(j) = jobs.into_iter().nth(job) {
-                    if code.starts_with("plugin.") {
-                        metrics::plugin_error(code);
+            Err(GroupError::Rating { job, index, code, message, wabas }) => {
+                if code.starts_with("plugin.") {
+                    self.suspects.failed(&wabas);
+                }
+                let failure = LedgerError::Rating { index, code, message };
+                if jobs.len() == 1 {
+                    if let Some(job) = jobs.into_iter().next() {
+                        refuse(job, failure);
                     }
-                    let _ = j.reply.send(Err(LedgerError::Rating { index, code, message }));
+                } else if wabas.is_empty() {
+                    self.isolate_failure(jobs);
+                } else {
+                    self.set_apart(jobs, job, failure, &wabas);
                 }
             }
             Err(GroupError::Store(message)) => {
@@ -201,6 +237,39 @@ impl Committer {
                 for job in jobs {
                     let _ = job.reply.send(Err(LedgerError::Store(message.clone())));
                 }
+            }
+        }
+    }
+
+    /// After a group failed to rate the messages of `wabas`: writes the
+    /// jobs that touch none of them again, as one group, without waiting on
+    /// the failing plugin a second time. The one job that touches them is
+    /// refused with the failure, when it is the job the failure came from
+    /// (nothing else went into those WABAs' plugin batches, so alone it
+    /// fails the same way); several such jobs are told apart one by one.
+    fn set_apart(&mut self, jobs: Vec<Job>, failed_job: usize, failure: LedgerError, wabas: &BTreeSet<String>) {
+        let (mut suspects, mut clean) = (Vec::new(), Vec::new());
+        for (j, job) in jobs.into_iter().enumerate() {
+            if touches(&job.submission, |w| wabas.contains(w)) {
+                suspects.push((j, job));
+            } else {
+                clean.push(job);
+            }
+        }
+        if suspects.is_empty() {
+            // The failure named no job here: tell them all apart.
+            return self.isolate_failure(clean);
+        }
+        if !clean.is_empty() {
+            self.write_group(clean);
+        }
+        if suspects.len() > 1 {
+            self.isolate_failure(suspects.into_iter().map(|(_, job)| job).collect());
+        } else if let Some((j, job)) = suspects.pop() {
+            if j == failed_job && matches!(job.submission, Submission::Rate { .. }) {
+                refuse(job, failure);
+            } else {
+                self.write_group(vec![job]);
             }
         }
     }
@@ -252,16 +321,29 @@ impl Committer {
         self.block_on(self.store.events_by_key(&keys)).is_ok_and(|stored| stored.is_empty())
     }
 
+    /// Takes back what a failed group did to each WABA it touched.
+    fn undo(&mut self, undo: Vec<Undo>) {
+        for u in undo {
+            match u {
+                Undo::Journal { waba, mark } => {
+                    self.rater.rollback(&coexist_engine::event::WabaId(waba.clone()));
+                    if let Some(book) = self.books.get_mut(&waba) {
+                        book.restore(mark);
+                    }
+                }
+                Undo::Rewind { waba, earliest, next_seq } => self.rewind(&waba, earliest, next_seq),
+            }
+        }
+    }
+
     /// Puts a WABA's rating state back to what the store holds, after a
-    /// group that rated its messages from `earliest` on failed: from the
-    /// latest checkpoint at or before `earliest` (it holds committed messages
-    /// only), re-rating the stored messages after it. Without such a
-    /// checkpoint, or if that fails, the WABA is forgotten and rebuilt from
-    /// the store when next needed. `next_seq` is where its ledger sequence
-    /// stood before the group (`None`: the group opened its book).
-    fn rewind(&mut self, waba: &str, earliest: i64, next_seq: Option<i64>) {
-        let rewound = next_seq.is_some_and(|seq| self.rewind_to_checkpoint(waba, earliest, seq).is_ok());
-        if !rewound {
+    /// group that re-rated it from `earliest` on failed: from the latest
+    /// checkpoint at or before `earliest` (it holds committed messages only),
+    /// re-rating the stored messages after it. Without such a checkpoint, or
+    /// if that fails, the WABA is forgotten and rebuilt from the store when
+    /// next needed. `next_seq` is where its ledger sequence stood before.
+    fn rewind(&mut self, waba: &str, earliest: i64, next_seq: i64) {
+        if self.rewind_to_checkpoint(waba, earliest, next_seq).is_err() {
             self.forget([waba.to_owned()]);
         }
     }
@@ -492,15 +574,16 @@ impl Committer {
         }
         let marks_only: Vec<String> =
             failed_marks.iter().map(|k| k.0.clone()).filter(|w| !earliest.contains_key(w.as_str())).collect();
-        let before: Vec<(String, i64, Option<i64>)> =
-            earliest.iter().map(|(w, at)| ((*w).to_owned(), *at, self.books.get(*w).map(|b| b.next_seq))).collect();
-        let results = match self.rate_group(&pendings, &failed_marks, &status_rows, now_ms, &mut changes) {
+        let opened: Vec<String> =
+            earliest.keys().filter(|w| !self.books.contains_key(**w)).map(|w| (*w).to_owned()).collect();
+        let mut undo = Vec::new();
+        let results = match self.rate_group(&pendings, &failed_marks, &status_rows, now_ms, &mut changes, &mut undo) {
             Ok(r) => r,
             Err(e) => {
                 self.forget(marks_only);
-                for (waba, at, next_seq) in before {
-                    self.rewind(&waba, at, next_seq);
-                }
+                // A book the group opened has nothing stored behind it yet.
+                self.forget(opened);
+                self.undo(undo);
                 return Err(e);
             }
         };
@@ -509,6 +592,11 @@ impl Committer {
         if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {
             self.forget(touched);
             return Err(store_error(e));
+        }
+        for u in undo {
+            if let Undo::Journal { waba, .. } = u {
+                self.rater.keep(&coexist_engine::event::WabaId(waba));
+            }
         }
         self.plugin_set_stored = true;
         counts.record();
@@ -541,7 +629,7 @@ impl Committer {
 }
 
 /// The events and statuses a submission carries.
-fn parts(s: &Submission) -> (&[Event], &[coexist_engine::event::StatusReport]) {
+pub(super) fn parts(s: &Submission) -> (&[Event], &[coexist_engine::event::StatusReport]) {
     match s {
         Submission::Rate { events, .. } => (events, &[]),
         Submission::Webhook { events, statuses } => (events, statuses),
@@ -549,7 +637,28 @@ fn parts(s: &Submission) -> (&[Event], &[coexist_engine::event::StatusReport]) {
     }
 }
 
+/// Answers `job` with a rating failure.
+fn refuse(job: Job, failure: LedgerError) {
+    if let LedgerError::Rating { code, .. } = &failure {
+        if code.starts_with("plugin.") {
+            metrics::plugin_error(code);
+        }
+    }
+    let _ = job.reply.send(Err(failure));
+}
+
 impl GroupError {
+    /// The same failure, naming the WABAs it hit.
+    pub(super) fn hitting(self, hit: impl IntoIterator<Item = String>) -> Self {
+        match self {
+            GroupError::Rating { job, index, code, message, mut wabas } => {
+                wabas.extend(hit);
+                GroupError::Rating { job, index, code, message, wabas }
+            }
+            store => store,
+        }
+    }
+
     /// The error's text.
     pub(super) fn message(self) -> String {
         match self {
@@ -562,3 +671,7 @@ impl GroupError {
 pub(super) fn store_error(e: impl std::fmt::Display) -> GroupError {
     GroupError::Store(format!("{e:#}"))
 }
+
+#[cfg(test)]
+#[path = "group_tests.rs"]
+mod tests;

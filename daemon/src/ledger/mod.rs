@@ -12,6 +12,7 @@ mod book;
 mod committer;
 mod finance;
 mod jobs;
+mod quarantine;
 mod rerate;
 mod statuses;
 
@@ -108,6 +109,8 @@ pub enum LedgerError {
 struct Job {
     submission: Submission,
     reply: oneshot::Sender<Result<Reply, LedgerError>>,
+    /// Came back cleared from the quarantine lane: write it, do not hold it again.
+    cleared: bool,
 }
 
 /// The policies the committer rates with, shared with the readers; a rate
@@ -154,7 +157,7 @@ impl Ledger {
             return Err(LedgerError::Replica);
         }
         let (tx, rx) = oneshot::channel();
-        self.jobs.send(Job { submission, reply: tx }).await.map_err(|_| LedgerError::Unavailable)?;
+        self.jobs.send(Job { submission, reply: tx, cleared: false }).await.map_err(|_| LedgerError::Unavailable)?;
         rx.await.map_err(|_| LedgerError::Unavailable)?
     }
 }

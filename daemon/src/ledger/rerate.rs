@@ -1,7 +1,7 @@
 //! Rating inside the committer: the in-order fast path, re-rating after late
 //! messages, stand-in replacement, failed deliveries, and dry runs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use coexist_engine::event::{decode_normalized, Event, Source, WabaId};
@@ -12,7 +12,7 @@ use coexist_engine::status::{mark_failed, mark_failed_json};
 use serde_json::Value;
 
 use super::book::{day_start, rebuild_from, Book, OrderKey};
-use super::committer::{store_error, Committer, GroupError, Pending};
+use super::committer::{store_error, Committer, GroupError, Pending, Undo};
 use super::statuses::is_failed;
 use super::{LedgerError, Reply, Submission};
 use crate::store::{Changes, EntryRow, EventRow, StatusRow, StoredEvent};
@@ -39,6 +39,7 @@ impl Committer {
         statuses: &HashMap<(String, String), StatusRow>,
         now_ms: i64,
         changes: &mut Changes,
+        undo: &mut Vec<Undo>,
     ) -> Result<Vec<Arc<str>>, GroupError> {
         let mut results: Vec<Arc<str>> = vec![Arc::from(""); pendings.len()];
         let mut by_waba: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -66,6 +67,12 @@ impl Committer {
                 _ => false,
             };
             if book.warm && !late {
+                // Continued in order: the state journals the group, to roll
+                // back cheaply if its write fails.
+                if let Some((at, _)) = &earliest {
+                    undo.push(Undo::Journal { waba: waba.to_owned(), mark: book.mark(*at) });
+                    self.rater.begin_journal(&WabaId(waba.to_owned()));
+                }
                 fast.extend(idx);
             } else if !idx.is_empty() {
                 slow.push((waba.to_owned(), idx));
@@ -78,6 +85,19 @@ impl Committer {
         fast.sort_by_key(|&i| pendings[i].key());
         let events: Vec<Event> = fast.iter().map(|&i| pendings[i].event.clone()).collect();
         let outcomes = self.rate_segmented(&events);
+        // A WABA's messages go to the plugins in their own batches: a failure
+        // names the WABAs it hit, and the others' results stand.
+        let mut failure: Option<GroupError> = None;
+        let mut failing: BTreeSet<String> = BTreeSet::new();
+        for (&i, outcome) in fast.iter().zip(&outcomes) {
+            if let Err(e) = outcome {
+                failing.insert(pendings[i].event.waba.0.clone());
+                failure.get_or_insert_with(|| rating_error(&pendings[i], e.clone()));
+            }
+        }
+        if let Some(failure) = failure {
+            return Err(failure.hitting(failing));
+        }
         for (&i, outcome) in fast.iter().zip(outcomes) {
             let rated = outcome.map_err(|e| rating_error(&pendings[i], e))?;
             results[i] = self.settle_new(&pendings[i], rated, statuses, now_ms, changes)?;
@@ -85,7 +105,11 @@ impl Committer {
 
         // Late: re-rate from a checkpoint (or a rebuild) forward.
         for (waba, idx) in slow {
-            self.rerate(&waba, pendings, &idx, now_ms, changes, &mut results)?;
+            let earliest = idx.iter().map(|&i| pendings[i].key().0).min().unwrap_or_default();
+            let earliest =
+                idx.iter().filter_map(|&i| pendings[i].replaces.as_ref().map(|s| s.at_ms)).fold(earliest, i64::min);
+            undo.push(Undo::Rewind { waba: waba.clone(), earliest, next_seq: self.books[&waba].next_seq });
+            self.rerate(&waba, pendings, &idx, now_ms, changes, &mut results).map_err(|e| e.hitting([waba]))?;
         }
 
         // Failed deliveries of stored messages: only that message changes.
@@ -511,7 +535,7 @@ pub(super) fn apply_status(rated: &mut Rated, status: Option<&StatusRow>) {
 
 fn rating_error(p: &Pending, e: coexist_engine::rated::RateError) -> GroupError {
     let (job, index) = p.slots.first().copied().unwrap_or((0, 0));
-    GroupError::Rating { job, index, code: e.code, message: e.message }
+    GroupError::Rating { job, index, code: e.code, message: e.message, wabas: BTreeSet::new() }
 }
 
 /// Decodes stored bodies back into events.

@@ -17,6 +17,15 @@ pub struct IdentityDirectory {
     next: UserKey,
 }
 
+/// The identifiers learned since a point, to forget them again: cheaper
+/// than a copy of the directory when only new users arrived.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityUndo {
+    next: UserKey,
+    phones: Vec<PhoneNumber>,
+    bsuids: Vec<Bsuid>,
+}
+
 /// The outcome of resolving an identifier pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
@@ -36,6 +45,39 @@ impl IdentityDirectory {
             (Some(Some(p)), Some(Some(b))) => p != b,
             _ => false,
         }
+    }
+
+    /// Whether resolving `user` would fold two known users into one.
+    pub fn would_merge(&self, user: &UserRef) -> bool {
+        let by_phone = user.phone.as_ref().and_then(|p| self.phones.get(p));
+        let by_bsuid = user.bsuid.as_ref().and_then(|b| self.bsuids.get(b));
+        matches!((by_phone, by_bsuid), (Some(p), Some(b)) if p != b)
+    }
+
+    /// Where an undo of learned identifiers starts: nothing learned yet.
+    pub fn undo_point(&self) -> IdentityUndo {
+        IdentityUndo { next: self.next, phones: Vec::new(), bsuids: Vec::new() }
+    }
+
+    /// Before resolving `user` (not a merge): notes the identifiers it will learn.
+    pub fn note_learned(&self, user: &UserRef, undo: &mut IdentityUndo) {
+        if let Some(p) = user.phone.as_ref().filter(|p| !self.phones.contains_key(*p)) {
+            undo.phones.push(p.clone());
+        }
+        if let Some(b) = user.bsuid.as_ref().filter(|b| !self.bsuids.contains_key(*b)) {
+            undo.bsuids.push(b.clone());
+        }
+    }
+
+    /// Forgets what was learned since `undo` started.
+    pub fn undo(&mut self, undo: IdentityUndo) {
+        for p in &undo.phones {
+            self.phones.remove(p);
+        }
+        for b in &undo.bsuids {
+            self.bsuids.remove(b);
+        }
+        self.next = undo.next;
     }
 
     /// The user behind `user`, creating or linking as needed.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
-pub use identity::{IdentityDirectory, Resolved, UserKey};
+pub use identity::{IdentityDirectory, IdentityUndo, Resolved, UserKey};
 pub use windows::*;
 
 use crate::decision::BilledCategory;
@@ -33,7 +33,10 @@ pub enum AllowanceKey {
 }
 
 /// All rating state of one WABA.
-#[derive(Debug, Default, Clone)]
+///
+/// A clone never carries the journal: a checkpoint taken while changes are
+/// journaled holds the state as it is, not a way back.
+#[derive(Debug, Default)]
 pub struct WabaState {
     pub identities: IdentityDirectory,
     numbers: HashMap<PhoneNumber, NumberKey>,
@@ -44,18 +47,38 @@ pub struct WabaState {
     pub tiers: HashMap<(Market, BilledCategory, MonthKey), u64>,
     /// The latest event instant applied, for expiring windows.
     pub high_water_ms: i64,
-    /// Set during a dry run: what to restore afterwards.
+    /// Set while changes are journaled (a dry run, or a group not yet
+    /// committed): what to restore if they are undone.
     journal: Option<Box<Journal>>,
 }
 
-/// The values a dry run overwrote, to put back when it ends.
-#[derive(Debug, Clone)]
+impl Clone for WabaState {
+    fn clone(&self) -> Self {
+        Self {
+            identities: self.identities.clone(),
+            numbers: self.numbers.clone(),
+            number_names: self.number_names.clone(),
+            waba_name: self.waba_name.clone(),
+            windows: self.windows.clone(),
+            allowance: self.allowance.clone(),
+            tiers: self.tiers.clone(),
+            high_water_ms: self.high_water_ms,
+            journal: None,
+        }
+    }
+}
+
+/// The values journaled changes overwrote, to put back on a rollback.
+#[derive(Debug)]
 struct Journal {
     windows: Vec<((NumberKey, UserKey), Option<UserWindows>)>,
     all_windows: Option<HashMap<(NumberKey, UserKey), UserWindows>>,
     allowance: Vec<((AllowanceKey, MonthKey), Option<u32>)>,
     tiers: Vec<((Market, BilledCategory, MonthKey), Option<u64>)>,
+    /// The whole directory, copied before the first merge of two users.
     identities: Option<IdentityDirectory>,
+    /// The identifiers learned (new users), when no merge copied the directory.
+    learned: IdentityUndo,
     numbers: usize,
     high_water_ms: i64,
 }
@@ -94,27 +117,40 @@ impl WabaState {
     }
 
     /// Drops windows that can no longer matter, to keep memory flat.
-    /// Does nothing during a dry run, which must leave the state as it was.
+    /// Does nothing while changes are journaled: a rollback must find them.
     pub fn expire_windows(&mut self, now_ms: i64) {
         if self.journal.is_none() {
             self.windows.retain(|_, w| !w.expired(now_ms));
         }
     }
 
-    /// Starts recording what changes, so [`WabaState::rollback`] can undo it.
-    pub fn begin_dry_run(&mut self) {
+    /// Starts recording what changes, so [`WabaState::rollback`] can undo
+    /// it, until [`WabaState::keep`]. A journal already open stays as it is.
+    pub fn begin_journal(&mut self) {
+        if self.journal.is_some() {
+            return;
+        }
         self.journal = Some(Box::new(Journal {
             windows: Vec::new(),
             all_windows: None,
             allowance: Vec::new(),
             tiers: Vec::new(),
             identities: None,
+            learned: self.identities.undo_point(),
             numbers: self.number_names.len(),
             high_water_ms: self.high_water_ms,
         }));
     }
 
-    /// Undoes everything since [`WabaState::begin_dry_run`].
+    /// Keeps the changes since [`WabaState::begin_journal`]: drops the
+    /// journal, and the windows that expired meanwhile.
+    pub fn keep(&mut self) {
+        if self.journal.take().is_some() {
+            self.expire_windows(self.high_water_ms);
+        }
+    }
+
+    /// Undoes everything since [`WabaState::begin_journal`].
     pub fn rollback(&mut self) {
         let Some(j) = self.journal.take() else { return };
         let j = *j;
@@ -143,6 +179,7 @@ impl WabaState {
         if let Some(identities) = j.identities {
             self.identities = identities;
         }
+        self.identities.undo(j.learned);
         if self.number_names.len() > j.numbers {
             self.numbers.retain(|_, k| (*k as usize) < j.numbers);
             self.number_names.truncate(j.numbers);
@@ -150,11 +187,19 @@ impl WabaState {
         self.high_water_ms = j.high_water_ms;
     }
 
-    /// Before resolving `user`: keeps the directory if resolving would change it.
+    /// Before resolving `user`: notes the identifiers it learns, or keeps
+    /// the whole directory before the first merge (merges are rare).
     pub(crate) fn remember_identities(&mut self, user: &crate::phone::UserRef) {
         if let Some(j) = &mut self.journal {
-            if j.identities.is_none() && self.identities.would_change(user) {
-                j.identities = Some(self.identities.clone());
+            if !self.identities.would_change(user) {
+                return;
+            }
+            if self.identities.would_merge(user) {
+                if j.identities.is_none() {
+                    j.identities = Some(self.identities.clone());
+                }
+            } else {
+                self.identities.note_learned(user, &mut j.learned);
             }
         }
     }

@@ -34,6 +34,7 @@
 //! in [`rules`], tested natively; this file only binds them to the
 //! `coexist:policy` WIT world, through the SDK's column decoding.
 
+#[cfg(feature = "guest")]
 use std::cell::Cell;
 
 mod rules;
@@ -41,18 +42,24 @@ mod settings;
 
 use settings::Settings;
 
+#[cfg(feature = "guest")]
 wit_bindgen::generate!({ path: "../wit", world: "plugin" });
+#[cfg(feature = "guest")]
 coexist_plugin_sdk::wit_glue!(crate::exports::coexist::policy::policy);
 
+#[cfg(feature = "guest")]
 use exports::coexist::policy::policy::{Batch, Decisions, Guest, PluginInfo};
 
+#[cfg(feature = "guest")]
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
     static SETTINGS: Cell<Option<Settings>> = const { Cell::new(None) };
 }
 
+#[cfg(feature = "guest")]
 struct Classifier;
 
+#[cfg(feature = "guest")]
 impl Guest for Classifier {
     fn info() -> PluginInfo {
         PluginInfo { name: "classifier".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }
@@ -69,12 +76,26 @@ impl Guest for Classifier {
     }
 }
 
+/// The classifier's rules run natively, without the WIT binding: the baseline
+/// `coexist plugin bench` measures plugins against. `settings` is the JSON
+/// `configure` takes; it is read on every call, as the host configures a
+/// fresh instance for every batch.
+pub fn evaluate_native(
+    settings: &str,
+    columns: &coexist_plugin_sdk::Columns,
+    out: &mut coexist_plugin_sdk::DecisionsBuilder,
+) -> Result<(), String> {
+    let settings = Settings::from_json(settings)?;
+    rules::evaluate(&settings, columns, out);
+    Ok(())
+}
+
 // The export names hold `:` and `/`, which native linkers reject; only a wasm
 // guest exports them.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "guest", target_arch = "wasm32"))]
 export!(Classifier);
 
-#[cfg(test)]
+#[cfg(all(test, feature = "guest"))]
 mod tests {
     use super::*;
     use coexist_plugin_sdk::{Conversations, Direction, Fact, Features, OwnedBatch, Side, Status, UNKNOWN_REGIME};

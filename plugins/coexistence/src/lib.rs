@@ -20,20 +20,28 @@
 //! a business number may be in Coexistence on a date, from the effective-dated
 //! lists the host passes in (`policies/eligibility.toml`).
 
+#[cfg(feature = "guest")]
 use std::cell::Cell;
 
+// Only the guest exports the eligibility check.
+#[cfg_attr(not(feature = "guest"), allow(dead_code))]
 mod eligibility;
 mod rules;
 mod settings;
 
 use settings::Settings;
 
+#[cfg(feature = "guest")]
 wit_bindgen::generate!({ path: "../wit", world: "coexistence" });
+#[cfg(feature = "guest")]
 coexist_plugin_sdk::wit_glue!(crate::exports::coexist::policy::policy);
 
+#[cfg(feature = "guest")]
 use exports::coexist::policy::eligibility::{Query, Rule, Verdict};
+#[cfg(feature = "guest")]
 use exports::coexist::policy::policy::{Batch, Decisions, Guest, PluginInfo};
 
+#[cfg(feature = "guest")]
 thread_local! {
     /// Set by `configure`. An instance serves one batch, so this never outlives it.
     static SETTINGS: Cell<Option<Settings>> = const { Cell::new(None) };
@@ -41,8 +49,10 @@ thread_local! {
     static LISTS: std::cell::RefCell<eligibility::Lists> = std::cell::RefCell::new(eligibility::Lists::default());
 }
 
+#[cfg(feature = "guest")]
 struct Coexistence;
 
+#[cfg(feature = "guest")]
 impl Guest for Coexistence {
     fn info() -> PluginInfo {
         PluginInfo { name: "coexistence".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }
@@ -59,6 +69,7 @@ impl Guest for Coexistence {
     }
 }
 
+#[cfg(feature = "guest")]
 impl exports::coexist::policy::eligibility::Guest for Coexistence {
     fn configure_lists(lists: String) -> Result<(), String> {
         let parsed = eligibility::Lists::from_json(&lists)?;
@@ -90,12 +101,26 @@ impl exports::coexist::policy::eligibility::Guest for Coexistence {
     }
 }
 
+/// The coexistence's rules run natively, without the WIT binding: the baseline
+/// `coexist plugin bench` measures plugins against. `settings` is the JSON
+/// `configure` takes; it is read on every call, as the host configures a
+/// fresh instance for every batch.
+pub fn evaluate_native(
+    settings: &str,
+    columns: &coexist_plugin_sdk::Columns,
+    out: &mut coexist_plugin_sdk::DecisionsBuilder,
+) -> Result<(), String> {
+    let settings = Settings::from_json(settings)?;
+    rules::evaluate(&settings, columns, out);
+    Ok(())
+}
+
 // The export names hold `:` and `/`, which native linkers reject; only a wasm
 // guest exports them.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "guest", target_arch = "wasm32"))]
 export!(Coexistence);
 
-#[cfg(test)]
+#[cfg(all(test, feature = "guest"))]
 mod tests {
     use super::*;
     use coexist_plugin_sdk::{

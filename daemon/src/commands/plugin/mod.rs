@@ -2,6 +2,7 @@
 
 mod bench;
 mod build;
+mod native;
 mod new;
 mod test;
 

@@ -1,0 +1,184 @@
+//! The committer's group path, driven directly so the grouping is certain:
+//! a plugin that fails on one WABA's messages fails only the job that
+//! carries them, once, and leaves no trace; the other jobs of the group are
+//! committed.
+
+use std::sync::Arc;
+
+use coexist_engine::event::{decode_normalized, Event};
+use coexist_engine::plugin::{fixture_plugin, Pipeline, PluginRuntime};
+use coexist_engine::policy::{Policies, PolicySource};
+use coexist_engine::rating::Rater;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::{Committer, CommitterConfig};
+use crate::ledger::{Job, LedgerError, Reply, Submission};
+use crate::plugins::PluginHost;
+use crate::store::Store;
+
+const TRIGGER: &str = "+15550009999";
+
+const PROFILES: &str = "
+[waba.W1]
+currency = \"USD\"
+timezone = \"UTC\"
+primary_country = \"ID\"
+
+[waba.W2]
+currency = \"USD\"
+timezone = \"UTC\"
+primary_country = \"ID\"
+
+[waba.W3]
+currency = \"USD\"
+timezone = \"UTC\"
+primary_country = \"ID\"
+";
+
+struct Fixture {
+    committer: Committer,
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+/// A committer over a real SQLite file, rating with the bundled plugins and
+/// the `trap` fixture, which traps on any batch that holds a message to
+/// [`TRIGGER`].
+fn committer() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("trap.wasm"), fixture_plugin("trap").expect("fixture")).expect("write");
+    let pipeline = format!(
+        "[[plugin]]\nmodule = \"bundled:classifier\"\n\n[[plugin]]\nmodule = \"bundled:coexistence\"\n\n\
+         [[plugin]]\nmodule = \"trap.wasm\"\n[plugin.settings]\ntrigger = \"{TRIGGER}\"\n"
+    );
+    std::fs::write(dir.path().join("pipeline.toml"), pipeline).expect("write");
+    let policies = Policies::load(PolicySource::Dir(dir.path().to_owned()))
+        .and_then(|p| p.with_config_text("test", PROFILES))
+        .expect("policies");
+    let plugin_runtime = PluginRuntime::new().expect("wasmtime");
+    let pipeline =
+        Pipeline::load(&plugin_runtime, &policies.pipeline, policies.source.base_dir()).expect("plugins load");
+    let plugins = PluginHost::new(plugin_runtime, policies.source.clone(), pipeline.clone());
+    let rater = Rater::new(Arc::new(policies), pipeline);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+    let store = runtime.block_on(Store::open(&url)).expect("store");
+    let committer = Committer::new(store, rater, plugins, runtime.handle().clone(), CommitterConfig::default());
+    Fixture { committer, runtime, _dir: dir }
+}
+
+fn event(id: &str, waba: &str, user: &str, direction: &str, at: &str) -> Event {
+    let mut v = json!({ "id": id, "waba": waba, "business_number": "+6221555000", "user": user,
+                        "direction": direction, "type": "text", "timestamp": at });
+    if direction == "outbound" {
+        v["side"] = json!("api");
+    }
+    decode_normalized(&v.to_string()).expect("event")
+}
+
+type Answer = oneshot::Receiver<Result<Reply, LedgerError>>;
+
+fn job(events: Vec<Event>) -> (Job, Answer) {
+    let (reply, answer) = oneshot::channel();
+    (Job { submission: Submission::Rate { events, dry_run: false }, reply, cleared: false }, answer)
+}
+
+/// Writes `groups`, each as one group, and returns every job's answer.
+fn write(committer: &mut Committer, group: Vec<Vec<Event>>) -> Vec<Result<Reply, LedgerError>> {
+    let (jobs, answers): (Vec<Job>, Vec<Answer>) = group.into_iter().map(job).unzip();
+    committer.write_group(jobs);
+    answers.into_iter().map(|mut a| a.try_recv().expect("answered")).collect()
+}
+
+fn result(reply: &Result<Reply, LedgerError>, i: usize) -> Value {
+    let reply = reply.as_ref().unwrap_or_else(|e| panic!("refused: {e}"));
+    serde_json::from_str(&reply.results[i]).expect("result JSON")
+}
+
+fn outside_window(v: &Value) -> bool {
+    v["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .any(|x| x["code"] == "pricing.outside_customer_service_window")
+}
+
+fn traps(committer: &Committer) -> u64 {
+    let pipeline = committer.rater.pipeline();
+    let trap = pipeline.plugins().iter().find(|p| p.name == "fixture-trap").expect("trap plugin");
+    trap.stats.snapshot().errors.get("plugin.trap").copied().unwrap_or(0)
+}
+
+#[test]
+fn a_failing_waba_fails_only_its_job_once_and_the_rest_of_the_group_commits() {
+    let Fixture { mut committer, runtime, _dir } = committer();
+    let (u, v) = ("+6281234567890", "+6281234567891");
+    let answers = write(
+        &mut committer,
+        vec![
+            vec![event("w2-in", "W2", u, "inbound", "2026-03-10T10:00:00Z")],
+            vec![
+                event("w1-in", "W1", v, "inbound", "2026-03-10T10:05:00Z"),
+                event("w1-trigger", "W1", TRIGGER, "outbound", "2026-03-10T10:06:00Z"),
+            ],
+            vec![event("w2-reply", "W2", u, "outbound", "2026-03-10T10:10:00Z")],
+            vec![event("w3-out", "W3", v, "outbound", "2026-03-10T10:11:00Z")],
+        ],
+    );
+    match &answers[1] {
+        // A trap fails the WABA's whole batch: the error names its first message.
+        Err(LedgerError::Rating { index, code, .. }) => assert_eq!((*index, *code), (0, "plugin.trap")),
+        other => panic!("the trigger's job was not refused: {other:?}"),
+    }
+    assert_eq!(traps(&committer), 1, "the failing plugin ran once, not again to find the job");
+    // The other jobs were committed, rated as a group of their own: W2's
+    // inbound opened the window its reply used.
+    assert!(!outside_window(&result(&answers[2], 0)), "{}", result(&answers[2], 0));
+    assert_eq!(result(&answers[2], 0)["category"], "service");
+    assert!(outside_window(&result(&answers[3], 0)));
+    let stored = runtime
+        .block_on(committer.store.events_by_key(&[
+            ("W2", "w2-in"),
+            ("W2", "w2-reply"),
+            ("W3", "w3-out"),
+            ("W1", "w1-in"),
+            ("W1", "w1-trigger"),
+        ]))
+        .expect("read");
+    let mut ids: Vec<&str> = stored.iter().map(|(_, e)| e.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["w2-in", "w2-reply", "w3-out"]);
+
+    // W1's failed inbound opened no window; the committed ones stay.
+    let answers = write(
+        &mut committer,
+        vec![
+            vec![event("w1-reply", "W1", v, "outbound", "2026-03-10T10:12:00Z")],
+            vec![event("w2-in", "W2", u, "inbound", "2026-03-10T10:00:00Z")],
+            vec![event("w2-again", "W2", u, "outbound", "2026-03-10T10:13:00Z")],
+        ],
+    );
+    assert!(outside_window(&result(&answers[0], 0)), "the failed job's inbound left a window");
+    assert_eq!(answers[1].as_ref().map(|r| r.repeats).ok(), Some(1), "a repeat is answered from the store");
+    assert!(!outside_window(&result(&answers[2], 0)));
+    assert_eq!(traps(&committer), 1);
+}
+
+#[test]
+fn two_jobs_on_the_failing_waba_are_told_apart() {
+    let Fixture { mut committer, _dir, .. } = committer();
+    let u = "+6281234567890";
+    let answers = write(
+        &mut committer,
+        vec![
+            vec![event("w1-in", "W1", u, "inbound", "2026-03-10T10:00:00Z")],
+            vec![event("w1-trigger", "W1", TRIGGER, "outbound", "2026-03-10T10:01:00Z")],
+            vec![event("w1-reply", "W1", u, "outbound", "2026-03-10T10:02:00Z")],
+            vec![event("w2-out", "W2", u, "outbound", "2026-03-10T10:03:00Z")],
+        ],
+    );
+    assert!(matches!(&answers[1], Err(LedgerError::Rating { code: "plugin.trap", .. })), "{:?}", answers[1]);
+    assert!(!outside_window(&result(&answers[2], 0)), "the innocent W1 jobs were committed together");
+    assert!(answers[0].is_ok() && answers[3].is_ok());
+}
