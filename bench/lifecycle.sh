@@ -10,13 +10,18 @@
 # postgres: two daemons (the ledger writer and a --replica) on one fresh
 #           PostgreSQL schema (PG_URL, default postgres://postgres@127.0.0.1:5432/test);
 #           wrk drives admit on both at once; the budget is one shared row per number.
-# DURATION (default 30s), CONNS (default 64) and NUMBERS change the runs; BIN
+# DURATION (default 30s), CONNS (default 64) and NUMBERS change the runs;
+# GET_CONNS and ADMIT_CONNS (default: CONNS) list the connection counts of
+# the GET and admit runs on SQLite, ADMIT_THREADS (default 2) wrk's threads; BIN
 # picks a binary (default: build and use target/release/coexist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30s}
 CONNS=${CONNS:-64}
 NUMBERS=${NUMBERS:-100000}
+GET_CONNS=${GET_CONNS:-$CONNS}
+ADMIT_CONNS=${ADMIT_CONNS:-$CONNS}
+ADMIT_THREADS=${ADMIT_THREADS:-2}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 A=127.0.0.1:18081
 B=127.0.0.1:18082
@@ -52,10 +57,14 @@ register() { # register ADDR COUNT
 scenario_sqlite() {
   start $A "sqlite://$WORK/ledger.db"
   register $A "$NUMBERS"
-  echo "== GET /v1/numbers/{number}, random among $NUMBERS, SQLite ($CONNS connections)"
-  wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/numbers_get.lua "http://$A" -- "$NUMBERS"
-  echo "== POST /v1/numbers/{number}/admit, 1,000 numbers, in-memory GCRA ($CONNS connections)"
-  wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/admit.lua "http://$A" -- 1000
+  for c in $GET_CONNS; do
+    echo "== GET /v1/numbers/{number}, random among $NUMBERS, SQLite ($c connections)"
+    wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"$DURATION" --latency -s bench/numbers_get.lua "http://$A" -- "$NUMBERS"
+  done
+  for c in $ADMIT_CONNS; do
+    echo "== POST /v1/numbers/{number}/admit, 1,000 numbers, in-memory GCRA ($c connections, $ADMIT_THREADS wrk threads)"
+    wrk -t"$ADMIT_THREADS" -c"$c" -d"$DURATION" --latency -s bench/admit.lua "http://$A" -- 1000
+  done
   echo "RSS $(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' /proc/${PIDS[0]}/status) MB"
 }
 
