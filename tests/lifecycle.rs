@@ -425,6 +425,32 @@ async fn two_replicas_on_postgres_share_one_budget() {
     assert!(admitted <= bound, "admitted {admitted} > 20/s × {span:.2} s + burst 10");
     assert!(a.0 > 0 && b.0 > 0, "both replicas admitted some: {} and {}", a.0, b.0);
     assert!(admitted >= 90, "the budget was used: {admitted}");
+
+    // A number registered through the replica reaches the writer's rating
+    // without a restart: the writer hears of it.
+    let reg = json!({ "waba": "W1", "coexistence": true, "onboarded_at": "2026-03-01T00:00:00Z" });
+    let (status, body, _) = call(&replica, "PUT", "/v1/numbers/+6221555001", Some(reg)).await;
+    assert_eq!(status, 201, "{body}");
+    let view_once = json!({"id":"r2","waba":"W1","business_number":"+6221555001","user":"+6281234567890",
+        "direction":"outbound","type":"template","template_category":"utility","features":["view_once"],
+        "timestamp":"2026-03-02T10:00:00Z"});
+    let flagged = |body: &Value| {
+        body["violations"].as_array().is_some_and(|v| v.iter().any(|v| v["code"] == "coexistence.view_once_disabled"))
+    };
+    let mut heard = None;
+    for attempt in 0..100 {
+        let (status, body) = writer.rate("?dry_run=true", view_once.to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        if flagged(&body) {
+            heard = Some(attempt);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let heard = heard.expect("the writer rated the replica's registration as Coexistence within 5 s");
+    eprintln!("the writer heard of the replica's registration after {heard} dry runs 50 ms apart");
+    let (status, body) = writer.rate("", view_once.to_string()).await;
+    assert!(status == 200 && flagged(&body), "{status} {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,12 +11,13 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 use super::book::{Book, BookMark, OrderKey};
+use super::inflight::{InFlight, Prepared};
 use super::quarantine::{touches, Lane, Suspects};
 use super::statuses::{is_failed, merge, stand_in};
 use super::{Conflict, Job, Ledger, LedgerError, Reply, Submission};
 use crate::metrics;
 use crate::plugins::PluginHost;
-use crate::store::{Changes, ConflictRow, StatusRow, Store, StoredEvent};
+use crate::store::{Changes, ConflictRow, StatusRow, Store, StoredEvent, Via};
 
 /// How the committer groups requests.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +43,7 @@ pub fn spawn(
 ) -> std::io::Result<Ledger> {
     let (tx, rx) = mpsc::channel::<Job>(4096);
     let mut committer = Committer::new(store, rater, plugins, runtime, config);
+    committer.pipelined = true;
     committer.lane = Some(Lane::start(tx.downgrade(), committer.suspects.clone())?);
     let (policies, jobs) = (committer.policies.clone(), committer.jobs.clone());
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
@@ -55,7 +57,7 @@ pub(super) struct Committer {
     pub(super) books: HashMap<String, Book>,
     /// (key, JSON of name/version/digest) of the loaded plugins.
     pub(super) plugin_set: (String, String),
-    plugin_set_stored: bool,
+    pub(super) plugin_set_stored: bool,
     plugins: Arc<PluginHost>,
     /// The plugin host's generation `rater` was last given.
     generation: u64,
@@ -68,6 +70,11 @@ pub(super) struct Committer {
     pub(super) suspects: Suspects,
     /// Where their jobs are cleared first (none in unit tests).
     pub(super) lane: Option<Lane>,
+    /// The commit under way, while the next group is rated.
+    pub(super) inflight: Option<InFlight>,
+    /// Whether a group's commit may still be under way when the next group
+    /// is rated (the committer thread); otherwise each waits for its own.
+    pub(super) pipelined: bool,
 }
 
 /// The (key, JSON of name/version/digest) that ledger entries cite for a set.
@@ -137,6 +144,8 @@ impl Committer {
             jobs: super::RerateJobs::default(),
             suspects: Suspects::default(),
             lane: None,
+            inflight: None,
+            pipelined: false,
             store,
             rater,
             rt: runtime,
@@ -176,16 +185,22 @@ impl Committer {
             // deadline on one WABA's messages does not hold up the rest.
             let (held, write): (Vec<Job>, Vec<Job>) = write.into_iter().partition(|j| self.suspects.holds(j));
             if !held.is_empty() {
+                // The lane copies the rating state: only what is durable.
+                self.settle();
                 self.quarantine(held);
             }
             if !write.is_empty() {
                 self.write_group(write);
+            }
+            if !finance.is_empty() {
+                self.settle();
             }
             for job in finance {
                 let answer = self.finance(job.submission);
                 let _ = job.reply.send(answer);
             }
         }
+        self.settle();
     }
 
     /// Switches to the plugin host's current set if it was reloaded. Called
@@ -211,12 +226,7 @@ impl Committer {
     pub(super) fn write_group(&mut self, jobs: Vec<Job>) {
         let started = std::time::Instant::now();
         match self.try_write(&jobs) {
-            Ok(replies) => {
-                metrics::commit_latency(started.elapsed());
-                for (job, reply) in jobs.into_iter().zip(replies) {
-                    let _ = job.reply.send(reply);
-                }
-            }
+            Ok(prepared) => self.launch(jobs, prepared, started),
             Err(GroupError::Rating { job, index, code, message, wabas }) => {
                 if code.starts_with("plugin.") {
                     self.suspects.failed(&wabas);
@@ -378,7 +388,8 @@ impl Committer {
         }
     }
 
-    fn try_write(&mut self, jobs: &[Job]) -> Result<Vec<Result<Reply, LedgerError>>, GroupError> {
+    /// Classifies and rates a group, and prepares its write.
+    fn try_write(&mut self, jobs: &[Job]) -> Result<Prepared, GroupError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut answers: Vec<Option<Result<Reply, LedgerError>>> = jobs.iter().map(|_| None).collect();
         let mut changes = Changes::default();
@@ -414,10 +425,16 @@ impl Committer {
         let mut stored: HashMap<(String, String), StoredEvent> = HashMap::new();
         let mut status_rows: HashMap<(String, String), StatusRow> = HashMap::new();
         if !keys.is_empty() {
-            let events = self.block_on(self.store.events_by_key(&keys)).map_err(store_error)?;
+            // With a commit under way, read beside it, and lay what it
+            // writes over what is read.
+            let via = if self.inflight.is_some() { Via::Pool } else { Via::Writer };
+            let events = self.block_on(self.store.events_by_key_via(&keys, via)).map_err(store_error)?;
             stored.extend(events.into_iter().map(|(waba, e)| ((waba, e.id.clone()), e)));
-            let rows = self.block_on(self.store.statuses_by_key(&keys)).map_err(store_error)?;
+            let rows = self.block_on(self.store.statuses_by_key(&keys, via)).map_err(store_error)?;
             status_rows.extend(rows.into_iter().map(|(waba, r)| ((waba, r.id.clone()), r)));
+            if let Some(inflight) = &self.inflight {
+                inflight.overlay.lay_over(&keys, &mut stored, &mut status_rows);
+            }
         }
 
         // Classify each message: new, repeat, conflict, or a stand-in's replacement.
@@ -588,18 +605,6 @@ impl Committer {
             }
         };
         changes.usage = self.usage_of(&changes.entries);
-        let counts = metrics::RatedCounts::of(&changes.entries);
-        if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {
-            self.forget(touched);
-            return Err(store_error(e));
-        }
-        for u in undo {
-            if let Undo::Journal { waba, .. } = u {
-                self.rater.keep(&coexist_engine::event::WabaId(waba));
-            }
-        }
-        self.plugin_set_stored = true;
-        counts.record();
 
         // Answer in input order.
         for (j, job) in jobs.iter().enumerate() {
@@ -624,7 +629,8 @@ impl Committer {
             let _ = job;
             answers[j] = Some(Ok(reply));
         }
-        Ok(answers.into_iter().map(|a| a.unwrap_or_else(|| Ok(Reply::default()))).collect())
+        let replies = answers.into_iter().map(|a| a.unwrap_or_else(|| Ok(Reply::default()))).collect();
+        Ok(Prepared { replies, changes, now_ms, touched, undo })
     }
 }
 

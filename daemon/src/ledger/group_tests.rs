@@ -88,7 +88,7 @@ fn job(events: Vec<Event>) -> (Job, Answer) {
 fn write(committer: &mut Committer, group: Vec<Vec<Event>>) -> Vec<Result<Reply, LedgerError>> {
     let (jobs, answers): (Vec<Job>, Vec<Answer>) = group.into_iter().map(job).unzip();
     committer.write_group(jobs);
-    answers.into_iter().map(|mut a| a.try_recv().expect("answered")).collect()
+    answers.into_iter().enumerate().map(|(i, mut a)| a.try_recv().unwrap_or_else(|e| panic!("job {i}: {e}"))).collect()
 }
 
 fn result(reply: &Result<Reply, LedgerError>, i: usize) -> Value {
@@ -167,7 +167,8 @@ fn a_failing_waba_fails_only_its_job_once_and_the_rest_of_the_group_commits() {
 
 #[test]
 fn two_jobs_on_the_failing_waba_are_told_apart() {
-    let Fixture { mut committer, _dir, .. } = committer();
+    // The runtime runs the commits: it must outlive them.
+    let Fixture { mut committer, _dir, runtime: _runtime } = committer();
     let u = "+6281234567890";
     let answers = write(
         &mut committer,
@@ -181,4 +182,49 @@ fn two_jobs_on_the_failing_waba_are_told_apart() {
     assert!(matches!(&answers[1], Err(LedgerError::Rating { code: "plugin.trap", .. })), "{:?}", answers[1]);
     assert!(!outside_window(&result(&answers[2], 0)), "the innocent W1 jobs were committed together");
     assert!(answers[0].is_ok() && answers[3].is_ok());
+}
+
+/// With its commit held up, the next group is rated beside it: a repeat of a
+/// message in flight gets that message's result, other content for its id
+/// is a conflict, and the window it opened is used. Each group is answered
+/// only once its own write is durable.
+#[test]
+fn the_group_after_a_commit_in_flight_sees_what_it_writes() {
+    let Fixture { mut committer, runtime, _dir } = committer();
+    let u = "+6281234567890";
+    // W1's book is open: the group below reads nothing through the writer.
+    let answers = write(&mut committer, vec![vec![event("w1-early", "W1", u, "outbound", "2026-03-10T09:00:00Z")]]);
+    assert!(answers[0].is_ok(), "{:?}", answers[0]);
+    committer.pipelined = true;
+    let inbound = event("w1-in", "W1", u, "inbound", "2026-03-10T10:00:00Z");
+    let (first, mut first_answer) = job(vec![inbound.clone()]);
+    let prepared = committer.try_write(std::slice::from_ref(&first)).unwrap_or_else(|_| panic!("rated"));
+    let store = committer.store.clone();
+    let held = runtime.block_on(store.writer().lock());
+    committer.launch(vec![first], prepared, std::time::Instant::now());
+    assert!(committer.inflight.is_some(), "the first group's commit waits for the writer connection");
+
+    let changed = event("w1-in", "W1", "+6281234567899", "inbound", "2026-03-10T10:00:00Z");
+    let (jobs, mut answers): (Vec<Job>, Vec<Answer>) = vec![
+        vec![inbound.clone()],
+        vec![changed],
+        vec![event("w1-reply", "W1", u, "outbound", "2026-03-10T10:05:00Z")],
+    ]
+    .into_iter()
+    .map(job)
+    .unzip();
+    let prepared = committer.try_write(&jobs).unwrap_or_else(|_| panic!("the second group was rated"));
+    assert!(first_answer.try_recv().is_err(), "the first group was answered before its write");
+    drop(held);
+    committer.launch(jobs, prepared, std::time::Instant::now());
+    assert!(committer.settle());
+
+    let first = first_answer.try_recv().expect("answered");
+    let replies: Vec<_> = answers.iter_mut().map(|a| a.try_recv().expect("answered")).collect();
+    assert_eq!(replies[0].as_ref().map(|r| r.repeats).ok(), Some(1), "{:?}", replies[0]);
+    assert_eq!(result(&replies[0], 0), result(&first, 0), "the repeat got the result in flight");
+    assert!(matches!(&replies[1], Err(LedgerError::Conflict(c)) if c.len() == 1), "{:?}", replies[1]);
+    assert!(!outside_window(&result(&replies[2], 0)), "the reply used the window in flight");
+    let stored = runtime.block_on(committer.store.events_by_key(&[("W1", "w1-in"), ("W1", "w1-reply")])).expect("read");
+    assert_eq!(stored.len(), 2);
 }

@@ -5,12 +5,15 @@
 //! is the only writer. Requests queue up; the committer takes every request
 //! waiting (group commit), classifies each message (new, repeat, conflict,
 //! stand-in replaced), rates, writes one transaction, and only then answers.
+//! While one group's transaction is written, the next group is rated on top
+//! of it ([`inflight`]); each group is answered when its own write is durable.
 //! Late messages re-rate what they affect from a checkpoint of the state;
 //! changed verdicts become a reversal plus a new charge.
 
 mod book;
 mod committer;
 mod finance;
+mod inflight;
 mod jobs;
 mod quarantine;
 mod rerate;

@@ -3,6 +3,7 @@
 //! eligibility plugin and the throughput budget. HTTP handlers and the webhook
 //! route call this; it holds no rule of its own.
 
+mod follow;
 mod verdicts;
 
 use std::path::Path;
@@ -20,17 +21,28 @@ use coexist_engine::plugin::{bundled_plugin, EligibilityPlugin, EligibilityQuery
 use rustc_hash::FxHashMap;
 
 use crate::store::{NumberFilter, NumberRow, Store};
+pub use follow::follow;
 use verdicts::VerdictCache;
 
-/// How long a replica trusts its cached copy of a number's limit.
+/// How long a replica trusts its cached copy of a number's limit (and of
+/// its not being registered, when another replica registers it).
 const LIMIT_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// What admission and the rate path need to know about a number, cached.
+/// Past this many cached numbers, expired entries are dropped.
+const PROFILE_CACHE_MAX: usize = 100_000;
+
+/// What admission and the rate path need to know about a number.
 #[derive(Debug, Clone, Copy)]
 pub struct SendProfile {
     pub gcra: Gcra,
     pub coexistence: bool,
     pub offboarded_at_ms: Option<i64>,
+}
+
+/// A number's send profile as last read (`None`: not registered).
+#[derive(Debug, Clone, Copy)]
+struct CachedProfile {
+    profile: Option<SendProfile>,
     loaded: Instant,
 }
 
@@ -46,7 +58,7 @@ pub struct Lifecycle {
     limiter: Limiter,
     /// Whether the budget lives in the database (PostgreSQL: shared by replicas).
     shared_budget: bool,
-    profiles: RwLock<FxHashMap<String, SendProfile>>,
+    profiles: RwLock<FxHashMap<String, CachedProfile>>,
     /// Verdicts already asked of the eligibility plugin.
     verdicts: VerdictCache,
     /// Registered numbers' Coexistence spans, for the rater.
@@ -180,8 +192,8 @@ impl Lifecycle {
     }
 
     /// Loads every registered number's span into the rater's registry (at
-    /// start). A registration made later through another daemon (a
-    /// `--replica`) reaches this one's rating at its next start.
+    /// start). On PostgreSQL, [`follow`] keeps it up to date with what the
+    /// other daemons write.
     pub async fn load_registry(&self) -> anyhow::Result<usize> {
         let mut after = String::new();
         let mut count = 0;
@@ -198,6 +210,16 @@ impl Lifecycle {
         }
     }
 
+    /// Reads a number written elsewhere (another daemon on the same
+    /// PostgreSQL) into the rater's registry, and drops its cached profile.
+    pub async fn refresh(&self, number: &str) -> anyhow::Result<()> {
+        self.forget(number);
+        if let Some(row) = self.store.number(number).await? {
+            self.remember_span(&row.number, &row.state);
+        }
+        Ok(())
+    }
+
     /// Drops the cached send profile (after a write) and, for a new
     /// onboarding, the budget.
     pub fn forget(&self, number: &str) {
@@ -210,25 +232,30 @@ impl Lifecycle {
         self.store.reset_throughput(number).await
     }
 
-    /// The limit and status of a registered number, from the cache when fresh.
+    /// The limit and status of a registered number, from the cache when
+    /// fresh. That a number is not registered is cached too: the rate path
+    /// asks this for every API send, and most senders are not registered.
     pub async fn send_profile(&self, number: &str) -> anyhow::Result<Option<SendProfile>> {
-        if let Some(p) = self.profiles.read().unwrap_or_else(|p| p.into_inner()).get(number) {
-            if p.loaded.elapsed() < LIMIT_CACHE_TTL {
-                return Ok(Some(*p));
+        if let Some(cached) = self.profiles.read().unwrap_or_else(|p| p.into_inner()).get(number) {
+            if cached.loaded.elapsed() < LIMIT_CACHE_TTL {
+                return Ok(cached.profile);
             }
         }
-        let Some(row) = self.store.number(number).await? else { return Ok(None) };
-        let profile = SendProfile {
+        let row = self.store.number(number).await?;
+        let profile = row.map(|row| SendProfile {
             gcra: Gcra {
                 per_second: row.state.limit_per_second(&self.settings),
                 burst: self.settings.throughput.burst,
             },
             coexistence: row.state.in_coexistence(),
             offboarded_at_ms: row.state.offboarded_at_ms,
-            loaded: Instant::now(),
-        };
-        self.profiles.write().unwrap_or_else(|p| p.into_inner()).insert(number.to_owned(), profile);
-        Ok(Some(profile))
+        });
+        let mut profiles = self.profiles.write().unwrap_or_else(|p| p.into_inner());
+        if profiles.len() >= PROFILE_CACHE_MAX {
+            profiles.retain(|_, c| c.loaded.elapsed() < LIMIT_CACHE_TTL);
+        }
+        profiles.insert(number.to_owned(), CachedProfile { profile, loaded: Instant::now() });
+        Ok(profile)
     }
 
     /// Decides `count` sends for a number with this profile: in the shared

@@ -161,6 +161,9 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         plugins,
         lifecycle: Arc::new(lifecycle),
     };
+    if state.store.backend() == crate::store::Backend::Postgres {
+        crate::lifecycle::follow(state.lifecycle.clone(), args.database_url.clone());
+    }
     if state.secrets.api_tokens.is_empty() {
         tracing::warn!("COEXIST_API_TOKENS is not set: /v1 is open to anyone who can reach this loopback address");
     }

@@ -230,40 +230,39 @@ impl Store {
         if changes.is_empty() {
             return Ok(());
         }
-        // Read the rows being changed, per WABA, for the days concerned.
+        // Read the rows being changed, by their keys.
         let mut current: BTreeMap<UsageKey, Usage> = BTreeMap::new();
-        let mut by_waba: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for k in changes.keys() {
-            let days = by_waba.entry(&k.waba).or_default();
-            if !days.contains(&k.day.as_str()) {
-                days.push(&k.day);
+        let keys: Vec<&UsageKey> = changes.keys().collect();
+        for chunk in keys.chunks(CHUNK / 6) {
+            let rows = self.multi_row_insert("VALUES ", 6, chunk.len());
+            // A join on the keys: SQLite scans the table for a row-value `IN`.
+            let sql = format!(
+                "WITH k (waba, day, market, category, pricing_type, currency) AS ({rows}) \
+                 SELECT d.waba, d.day, d.market, d.category, d.pricing_type, d.currency, d.volume, d.amount, d.unpriced \
+                 FROM k JOIN daily_usage d ON d.waba = k.waba AND d.day = k.day AND d.market = k.market \
+                 AND d.category = k.category AND d.pricing_type = k.pricing_type AND d.currency = k.currency"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for k in chunk {
+                q = q
+                    .bind(k.waba.clone())
+                    .bind(k.day.clone())
+                    .bind(k.market.clone())
+                    .bind(k.category.clone())
+                    .bind(k.pricing_type.clone())
+                    .bind(k.currency.clone());
             }
-        }
-        for (waba, days) in by_waba {
-            for chunk in days.chunks(CHUNK) {
-                let sql = format!(
-                    "SELECT day, market, category, pricing_type, currency, volume, amount, unpriced FROM daily_usage \
-                     WHERE waba = {} AND day IN ({})",
-                    self.params(1, 1),
-                    self.params(2, chunk.len())
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(waba.to_owned());
-                for d in chunk {
-                    q = q.bind((*d).to_owned());
-                }
-                for r in q.fetch_all(&mut **tx).await? {
-                    let amount: String = r.try_get(6)?;
-                    let key = UsageKey {
-                        waba: waba.to_owned(),
-                        day: r.try_get(0)?,
-                        market: r.try_get(1)?,
-                        category: r.try_get(2)?,
-                        pricing_type: r.try_get(3)?,
-                        currency: r.try_get(4)?,
-                    };
-                    current
-                        .insert(key, Usage { volume: r.try_get(5)?, amount: amount.parse()?, unpriced: r.try_get(7)? });
-                }
+            for r in q.fetch_all(&mut **tx).await? {
+                let amount: String = r.try_get(7)?;
+                let key = UsageKey {
+                    waba: r.try_get(0)?,
+                    day: r.try_get(1)?,
+                    market: r.try_get(2)?,
+                    category: r.try_get(3)?,
+                    pricing_type: r.try_get(4)?,
+                    currency: r.try_get(5)?,
+                };
+                current.insert(key, Usage { volume: r.try_get(6)?, amount: amount.parse()?, unpriced: r.try_get(8)? });
             }
         }
         let merged: BTreeMap<UsageKey, Usage> = changes

@@ -42,6 +42,9 @@ fn last_activity(state: &NumberState) -> i64 {
     state.last_app_activity_ms.map_or(state.onboarded_at_ms, |a| a.max(state.onboarded_at_ms))
 }
 
+/// The PostgreSQL channel a written number's E.164 is announced on.
+pub const NUMBERS_CHANNEL: &str = "coexist_numbers";
+
 impl Store {
     pub async fn number(&self, number: &str) -> anyhow::Result<Option<NumberRow>> {
         let sql = format!("SELECT {COLUMNS} FROM numbers WHERE number = {}", self.params(1, 1));
@@ -120,7 +123,20 @@ impl Store {
                     .await?
             }
         };
-        Ok(written.rows_affected() == 1)
+        let written = written.rows_affected() == 1;
+        if written && self.backend == Backend::Postgres {
+            // Every daemon on this database hears of it (see `lifecycle::follow`).
+            // The write stands without it; the others' caches expire.
+            let notified = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NUMBERS_CHANNEL)
+                .bind(number.to_owned())
+                .execute(&self.pool)
+                .await;
+            if let Err(e) = notified {
+                tracing::warn!(number, error = %e, "could not announce a number's change to the other daemons");
+            }
+        }
+        Ok(written)
     }
 
     /// Numbers matching `filter`, by number, at most `limit`, after `after`.
