@@ -35,6 +35,21 @@ pub struct UsageKey {
     pub currency: String,
 }
 
+impl UsageKey {
+    /// Binds the key's six columns, in table order.
+    fn bind(
+        &self,
+        q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        q.bind(self.waba.clone())
+            .bind(self.day.clone())
+            .bind(self.market.clone())
+            .bind(self.category.clone())
+            .bind(self.pricing_type.clone())
+            .bind(self.currency.clone())
+    }
+}
+
 /// What a day's row adds up to (or, in a commit, changes by).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -244,13 +259,7 @@ impl Store {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for k in chunk {
-                q = q
-                    .bind(k.waba.clone())
-                    .bind(k.day.clone())
-                    .bind(k.market.clone())
-                    .bind(k.category.clone())
-                    .bind(k.pricing_type.clone())
-                    .bind(k.currency.clone());
+                q = k.bind(q);
             }
             for r in q.fetch_all(&mut **tx).await? {
                 let amount: String = r.try_get(7)?;
@@ -298,16 +307,7 @@ impl Store {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (k, u) in chunk {
-                q = q
-                    .bind(k.waba.clone())
-                    .bind(k.day.clone())
-                    .bind(k.market.clone())
-                    .bind(k.category.clone())
-                    .bind(k.pricing_type.clone())
-                    .bind(k.currency.clone())
-                    .bind(u.volume)
-                    .bind(u.amount.normalize().to_string())
-                    .bind(u.unpriced);
+                q = k.bind(q).bind(u.volume).bind(u.amount.normalize().to_string()).bind(u.unpriced);
             }
             q.execute(&mut **tx).await?;
         }
