@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 use super::book::{Book, BookMark, OrderKey};
-use super::inflight::{InFlight, Prepared};
+use super::inflight::{InFlight, Overlay, Prepared};
 use super::quarantine::{touches, Lane, Suspects};
 use super::statuses::{is_failed, merge, stand_in};
 use super::{Conflict, Job, Ledger, LedgerError, Reply, Submission};
@@ -46,8 +46,9 @@ pub fn spawn(
     committer.pipelined = true;
     committer.lane = Some(Lane::start(tx.downgrade(), committer.suspects.clone())?);
     let (policies, jobs) = (committer.policies.clone(), committer.jobs.clone());
+    let stages = committer.store.stages_small_groups();
     std::thread::Builder::new().name("coexist-committer".into()).spawn(move || committer.run(rx))?;
-    Ok(Ledger { jobs: tx, policies, replica: false, rerates: jobs })
+    Ok(Ledger { jobs: tx, policies, replica: false, rerates: jobs, stages })
 }
 
 pub(super) struct Committer {
@@ -72,6 +73,8 @@ pub(super) struct Committer {
     pub(super) lane: Option<Lane>,
     /// The commit under way, while the next group is rated.
     pub(super) inflight: Option<InFlight>,
+    /// The events durably staged in the unindexed tables (SQLite).
+    pub(super) staged: Overlay,
     /// Whether a group's commit may still be under way when the next group
     /// is rated (the committer thread); otherwise each waits for its own.
     pub(super) pipelined: bool,
@@ -145,6 +148,7 @@ impl Committer {
             suspects: Suspects::default(),
             lane: None,
             inflight: None,
+            staged: Overlay::default(),
             pipelined: false,
             store,
             rater,
@@ -328,7 +332,10 @@ impl Committer {
     fn all_new(&self, submission: &Submission) -> bool {
         let Submission::Rate { events, .. } = submission else { return false };
         let keys: Vec<(&str, &str)> = events.iter().map(|e| (e.waba.0.as_str(), &*e.id)).collect();
-        self.block_on(self.store.events_by_key(&keys)).is_ok_and(|stored| stored.is_empty())
+        let held = |o: &Overlay| keys.iter().any(|(waba, id)| o.has_event(waba, id));
+        !held(&self.staged)
+            && !self.inflight.as_ref().is_some_and(|i| held(&i.overlay))
+            && self.block_on(self.store.events_by_key(&keys)).is_ok_and(|stored| stored.is_empty())
     }
 
     /// Takes back what a failed group did to each WABA it touched.
@@ -363,6 +370,7 @@ impl Committer {
         let book = self.books.get(waba).ok_or_else(unusable)?;
         let checkpoint = book.checkpoint_before(earliest).filter(|_| book.warm).ok_or_else(unusable)?;
         let (state, at) = (checkpoint.state.clone(), checkpoint.at);
+        self.index_staged()?;
         let stored = self.block_on(self.store.events_since(waba, at)).map_err(store_error)?;
         let events = super::rerate::decode_stored(&stored)?;
         self.rater.put_state(coexist_engine::event::WabaId(waba.to_owned()), state);
@@ -432,6 +440,8 @@ impl Committer {
             stored.extend(events.into_iter().map(|(waba, e)| ((waba, e.id.clone()), e)));
             let rows = self.block_on(self.store.statuses_by_key(&keys, via)).map_err(store_error)?;
             status_rows.extend(rows.into_iter().map(|(waba, r)| ((waba, r.id.clone()), r)));
+            // Staged rows, then the commit in flight (newer still).
+            self.staged.lay_over(&keys, &mut stored, &mut status_rows);
             if let Some(inflight) = &self.inflight {
                 inflight.overlay.lay_over(&keys, &mut stored, &mut status_rows);
             }

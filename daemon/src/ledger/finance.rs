@@ -99,7 +99,10 @@ struct DiffLine {
 impl Committer {
     /// Runs a finance submission.
     pub(super) fn finance(&mut self, submission: Submission) -> Result<Reply, LedgerError> {
+        // Finance reads the indexed tables, and a re-rating updates events.
+        self.index_staged().map_err(group_error)?;
         let answer = match submission {
+            Submission::IndexStaged => return Ok(Reply::default()),
             Submission::ImportRateCard { card, csv, source } => self.import_card(*card, csv, source)?,
             Submission::ImportMarkets { csv, source } => self.import_markets(csv, source)?,
             Submission::Rerate(request) => self.rerate_job(request)?,

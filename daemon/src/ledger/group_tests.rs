@@ -137,6 +137,7 @@ fn a_failing_waba_fails_only_its_job_once_and_the_rest_of_the_group_commits() {
     assert!(!outside_window(&result(&answers[2], 0)), "{}", result(&answers[2], 0));
     assert_eq!(result(&answers[2], 0)["category"], "service");
     assert!(outside_window(&result(&answers[3], 0)));
+    assert!(committer.index_staged().is_ok(), "the staged rows are indexed");
     let stored = runtime
         .block_on(committer.store.events_by_key(&[
             ("W2", "w2-in"),
@@ -225,6 +226,43 @@ fn the_group_after_a_commit_in_flight_sees_what_it_writes() {
     assert_eq!(result(&replies[0], 0), result(&first, 0), "the repeat got the result in flight");
     assert!(matches!(&replies[1], Err(LedgerError::Conflict(c)) if c.len() == 1), "{:?}", replies[1]);
     assert!(!outside_window(&result(&replies[2], 0)), "the reply used the window in flight");
+    assert!(committer.index_staged().is_ok(), "the staged rows are indexed");
     let stored = runtime.block_on(committer.store.events_by_key(&[("W1", "w1-in"), ("W1", "w1-reply")])).expect("read");
     assert_eq!(stored.len(), 2);
+}
+
+/// On SQLite a group of one message per WABA is staged in unindexed tables.
+/// A repeat of a staged message gets its stored result, a late inbound
+/// re-rates it, and opening the store again indexes what a run left staged.
+#[test]
+fn staged_messages_are_repeats_are_re_rated_and_survive_a_reopen() {
+    let Fixture { mut committer, runtime, _dir } = committer();
+    let u = "+6281234567890";
+    let out = || event("w1-out", "W1", u, "outbound", "2026-03-10T10:05:00Z");
+    let first =
+        write(&mut committer, vec![vec![out()], vec![event("w2-in", "W2", u, "inbound", "2026-03-10T10:00:00Z")]]);
+    assert!(outside_window(&result(&first[0], 0)), "no inbound yet: {}", result(&first[0], 0));
+    assert_eq!(committer.staged.len(), 2, "both messages are staged");
+    let indexed = runtime.block_on(committer.store.events_by_key(&[("W1", "w1-out"), ("W2", "w2-in")])).expect("read");
+    assert!(indexed.is_empty(), "staged rows are not in the indexed tables yet");
+
+    let again = write(&mut committer, vec![vec![out()]]);
+    assert_eq!(again[0].as_ref().map(|r| r.repeats).ok(), Some(1), "a staged message is a repeat");
+    assert_eq!(result(&again[0], 0), result(&first[0], 0));
+
+    // A late inbound opens the window before the staged outbound.
+    let late = write(&mut committer, vec![vec![event("w1-in", "W1", u, "inbound", "2026-03-10T10:00:00Z")]]);
+    assert!(late[0].is_ok(), "{:?}", late[0]);
+    let again = write(&mut committer, vec![vec![out()]]);
+    assert!(!outside_window(&result(&again[0], 0)), "the repeat answers the re-rated result");
+
+    // What this run left staged is indexed when the store is opened again.
+    let url = format!("sqlite://{}", _dir.path().join("ledger.db").display());
+    let reopened = runtime.block_on(Store::open(&url)).expect("reopen");
+    let keys = [("W1", "w1-out"), ("W1", "w1-in"), ("W2", "w2-in")];
+    let stored = runtime.block_on(reopened.events_by_key(&keys)).expect("read");
+    assert_eq!(stored.len(), 3, "every acknowledged message is in the indexed tables");
+    let (_, live) = stored.iter().find(|(_, e)| e.id == "w1-out").expect("w1-out");
+    let live: Value = serde_json::from_str(&live.result).expect("result JSON");
+    assert!(!outside_window(&live), "the stored result is the re-rated one: {live}");
 }

@@ -45,6 +45,9 @@ pub enum Submission {
     ImportMarkets { csv: String, source: String },
     /// Re-rate stored messages under the current policies.
     Rerate(RerateRequest),
+    /// Make every acknowledged write visible in the indexed tables, before
+    /// a reader queries them (see [`Ledger::index_staged`]).
+    IndexStaged,
 }
 
 impl Submission {
@@ -58,7 +61,13 @@ impl Submission {
 
     /// Finance work runs alone, after the group's writes.
     fn is_finance(&self) -> bool {
-        matches!(self, Submission::ImportRateCard { .. } | Submission::ImportMarkets { .. } | Submission::Rerate(_))
+        matches!(
+            self,
+            Submission::ImportRateCard { .. }
+                | Submission::ImportMarkets { .. }
+                | Submission::Rerate(_)
+                | Submission::IndexStaged
+        )
     }
 }
 
@@ -127,6 +136,9 @@ pub struct Ledger {
     policies: SharedPolicies,
     replica: bool,
     rerates: RerateJobs,
+    /// Whether the store stages small groups (SQLite): readers of the
+    /// indexed tables ask the committer to index them first.
+    stages: bool,
 }
 
 impl Ledger {
@@ -138,6 +150,7 @@ impl Ledger {
             policies: Arc::new(std::sync::RwLock::new(policies)),
             replica: true,
             rerates: RerateJobs::default(),
+            stages: false,
         }
     }
 
@@ -152,6 +165,17 @@ impl Ledger {
     /// A re-rating job's progress, while it runs or shortly after.
     pub fn rerate_progress(&self, job_id: &str) -> Option<JobProgress> {
         self.rerates.get(job_id)
+    }
+
+    /// Moves the rows the committer staged (small groups on SQLite are
+    /// appended to unindexed tables and indexed in bulk) into the indexed
+    /// tables, so that a reader of the store sees every acknowledged write.
+    /// A replica has nothing staged: it writes no ledger.
+    pub async fn index_staged(&self) -> Result<(), LedgerError> {
+        if self.replica || !self.stages {
+            return Ok(());
+        }
+        self.submit(Submission::IndexStaged).await.map(|_| ())
     }
 
     /// Queues a submission and waits until it is committed (or refused).

@@ -118,6 +118,7 @@ impl Committer {
             marks.entry(waba).or_default().push(id);
         }
         for (waba, ids) in marks {
+            self.index_staged()?;
             let stored = self.block_on(self.store.events_by_id(waba, &ids)).map_err(store_error)?;
             let seqs: Vec<i64> = stored.iter().map(|s| s.entry_seq).collect();
             let entries = self.entries(waba, &seqs)?;
@@ -166,6 +167,7 @@ impl Committer {
     /// Loads a WABA's ledger position on first sight.
     pub(super) fn ensure_book(&mut self, waba: &str) -> Result<(), GroupError> {
         if !self.books.contains_key(waba) {
+            self.index_staged()?;
             let (next_seq, hw) = self.block_on(self.store.waba_cursor(waba)).map_err(store_error)?;
             let book = Book::new(next_seq, hw.map(|(at, id)| (at, Arc::from(id.as_str()))));
             if book.warm {
@@ -185,6 +187,7 @@ impl Committer {
         }
         let Some((hw_at, _)) = book.high_water.clone() else { return Ok(()) };
         let (from, exact_from) = rebuild_from(hw_at, self.timezone(waba));
+        self.index_staged()?;
         let stored = self.block_on(self.store.events_since(waba, from)).map_err(store_error)?;
         let events = decode_stored(&stored)?;
         self.rater.take_state(&WabaId(waba.to_owned()));
@@ -296,6 +299,7 @@ impl Committer {
             }
         };
         tracing::debug!(waba, late, load_from, earliest = earliest.0, "re-rating from a checkpoint");
+        self.index_staged()?;
         let stored = self.block_on(self.store.events_since(waba, load_from)).map_err(store_error)?;
         let replaced: HashMap<&str, ()> =
             idx.iter().filter(|&&i| pendings[i].replaces.is_some()).map(|&i| (&*pendings[i].event.id, ())).collect();
@@ -491,10 +495,11 @@ impl Committer {
     }
 
     /// Ledger entries by seq.
-    pub(super) fn entries(&self, waba: &str, seqs: &[i64]) -> Result<HashMap<i64, EntryRow>, GroupError> {
+    pub(super) fn entries(&mut self, waba: &str, seqs: &[i64]) -> Result<HashMap<i64, EntryRow>, GroupError> {
         if seqs.is_empty() {
             return Ok(HashMap::new());
         }
+        self.index_staged()?;
         let rows = self.block_on(self.store.entries_by_seq(waba, seqs)).map_err(store_error)?;
         Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
     }

@@ -84,6 +84,10 @@ pub async fn prepare_webhook(state: &AppState, decoded: &mut Decoded) -> Result<
         }
     }
     let mut drop = HashSet::new();
+    if !by_number.is_empty() {
+        // The lookup below reads the indexed tables: index what is staged.
+        state.ledger.index_staged().await?;
+    }
     for (number, idx) in by_number {
         let Some(row) = lc.get(&number).await? else { continue };
         let waba = &decoded.messages[idx[0]].waba.0;

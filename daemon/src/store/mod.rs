@@ -130,7 +130,29 @@ impl Store {
             Backend::Postgres => pool.acquire().await?.detach(),
             Backend::Sqlite => pool.acquire().await?.detach(),
         };
-        Ok(Self { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(writer)) })
+        let store = Self { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(writer)) };
+        // Rows a previous run staged are indexed before anything reads.
+        store.flush_staged().await.context("indexing the rows staged by the previous run")?;
+        Ok(store)
+    }
+
+    /// Whether small groups are staged in the unindexed `*_recent` tables
+    /// (SQLite), to be indexed in bulk later; on PostgreSQL every row goes
+    /// straight into the indexed tables.
+    pub fn stages_small_groups(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
+    /// Moves every staged row into the indexed tables, in one transaction.
+    pub async fn flush_staged(&self) -> anyhow::Result<()> {
+        if !self.stages_small_groups() {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+        write::flush_staged(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

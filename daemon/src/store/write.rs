@@ -7,7 +7,7 @@ use sqlx::{Any, AssertSqlSafe};
 use std::collections::BTreeMap;
 
 use super::finance::{Usage, UsageKey};
-use super::{EntryRow, StatusRow, Store, CHUNK};
+use super::{EntryRow, StatusRow, Store, CHUNK, ENTRY_COLUMNS};
 
 /// An event row to insert, or to update: a stored message whose live entry
 /// (and, for a replaced stand-in, content) moved.
@@ -44,6 +44,12 @@ pub struct Changes {
     pub usage: BTreeMap<UsageKey, Usage>,
     /// A re-rating job that ran: (job id, request JSON, report JSON).
     pub rerate_job: Option<(String, String, String)>,
+    /// Append the new events and entries to the unindexed staging tables
+    /// (see [`Store::stages_small_groups`]) instead of the indexed ones.
+    pub staged: bool,
+    /// Move every staged row into the indexed tables first, in the same
+    /// transaction (before updating events, which may still be staged).
+    pub flush_first: bool,
 }
 
 impl Changes {
@@ -55,6 +61,7 @@ impl Changes {
             && self.conflicts.is_empty()
             && self.plugin_sets.is_empty()
             && self.rerate_job.is_none()
+            && !self.flush_first
     }
 }
 
@@ -66,8 +73,24 @@ impl Store {
         }
         let mut writer = self.writer().lock().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-        let Changes { new_events, updated_events, entries, statuses, conflicts, plugin_sets, usage, rerate_job } =
-            changes;
+        let Changes {
+            new_events,
+            updated_events,
+            entries,
+            statuses,
+            conflicts,
+            plugin_sets,
+            usage,
+            rerate_job,
+            staged,
+            flush_first,
+        } = changes;
+        let staged = staged && self.stages_small_groups();
+        if flush_first && self.stages_small_groups() {
+            flush_staged(&mut tx).await?;
+        }
+        let (events_table, ledger_table) =
+            if staged { ("events_recent", "ledger_recent") } else { ("events", "ledger") };
         for (key, plugins) in plugin_sets {
             sqlx::query(
                 "INSERT INTO plugin_sets (plugin_set, plugins) VALUES ($1, $2) ON CONFLICT (plugin_set) DO NOTHING",
@@ -81,7 +104,9 @@ impl Store {
         while new_events.peek().is_some() {
             let chunk: Vec<EventRow> = new_events.by_ref().take(CHUNK).collect();
             let sql = self.multi_row_insert(
-                "INSERT INTO events (waba, id, at_ms, source, body, result, entry_seq, received_ms) VALUES ",
+                &format!(
+                    "INSERT INTO {events_table} (waba, id, at_ms, source, body, result, entry_seq, received_ms) VALUES "
+                ),
                 8,
                 chunk.len(),
             );
@@ -117,8 +142,7 @@ impl Store {
         while entries.peek().is_some() {
             let chunk: Vec<EntryRow> = entries.by_ref().take(CHUNK).collect();
             let sql = self.multi_row_insert(
-                "INSERT INTO ledger (waba, seq, id, kind, reverses, cause, at_ms, recorded_ms, business_number, billable, \
-                 category, pricing_type, market, country, currency, amount, regime, rate_card, tier, plugin_set, meta_pricing) VALUES ",
+                &format!("INSERT INTO {ledger_table} ({ENTRY_COLUMNS}) VALUES "),
                 21,
                 chunk.len(),
             );
@@ -174,6 +198,21 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Moves the staged rows into the indexed tables, grouped by WABA so each
+/// index takes them as runs, and empties the staging tables.
+pub(super) async fn flush_staged(tx: &mut sqlx::Transaction<'_, Any>) -> sqlx::Result<()> {
+    const EVENT_COLUMNS: &str = "waba, id, at_ms, source, body, result, entry_seq, received_ms";
+    for sql in [
+        format!("INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_recent ORDER BY waba, id"),
+        "DELETE FROM events_recent".to_owned(),
+        format!("INSERT INTO ledger ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} FROM ledger_recent ORDER BY waba, seq"),
+        "DELETE FROM ledger_recent".to_owned(),
+    ] {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 fn bind_entry(q: Query<'static, Any, AnyArguments>, e: EntryRow) -> Query<'static, Any, AnyArguments> {

@@ -54,6 +54,7 @@ pub async fn ledger(State(state): State<AppState>, Query(q): Query<LedgerQuery>)
         category: q.category.clone(),
         pricing_type: q.pricing_type.clone(),
     };
+    state.ledger.index_staged().await?;
     let rows = state.store.ledger_page(&filter, limit).await?;
     let sets: HashMap<String, Value> = state
         .store

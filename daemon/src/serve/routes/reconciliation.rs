@@ -30,6 +30,7 @@ pub async fn reconciliation(
     Query(q): Query<ReconciliationQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (from_ms, to_ms) = time_range(q.from.as_deref(), q.to.as_deref())?;
+    state.ledger.index_staged().await?;
     let rows = state.store.priced_live_entries(q.waba.as_deref(), from_ms, to_ms).await?;
     let checked = rows.len();
     let mismatches: Vec<Value> = rows.iter().filter_map(|(entry, pricing)| mismatch(entry, pricing)).collect();

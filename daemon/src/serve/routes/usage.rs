@@ -151,6 +151,7 @@ pub async fn usage(State(state): State<AppState>, Query(q): Query<UsageQuery>) -
         other => return Err(ApiError::bad_param("format", format!("`format` is json or csv, not `{other}`"))),
     };
     let mut lines = Lines::default();
+    state.ledger.index_staged().await?;
     state.store.for_each_entry(q.waba.as_deref(), from_ms, to_ms, |r| lines.add(&r, granularity, &dims)).await?;
     let points = lines.points();
     if csv {
