@@ -9,6 +9,12 @@
 //! flight over what they read. If a commit fails, its jobs are refused, the
 //! WABAs it touched are rebuilt from the store, and the group rated on top
 //! of it is rated again from there.
+//!
+//! On SQLite a small group's new rows are staged: appended, in the same
+//! durable transaction, to tables without indexes, and moved into the
+//! indexed tables in bulk later (see [`Committer::index_staged`]). The
+//! committer keeps the staged events by key, as it keeps those in flight,
+//! for the next groups' repeat checks.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;

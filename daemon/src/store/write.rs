@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use super::finance::{Usage, UsageKey};
 use super::{EntryRow, StatusRow, Store, CHUNK, ENTRY_COLUMNS};
 
+/// The columns of `events` and `events_recent`, in insert order.
+const EVENT_COLUMNS: &str = "waba, id, at_ms, source, body, result, entry_seq, received_ms";
+
 /// An event row to insert, or to update: a stored message whose live entry
 /// (and, for a replaced stand-in, content) moved.
 #[derive(Debug, Clone)]
@@ -103,13 +106,8 @@ impl Store {
         let mut new_events = new_events.into_iter().peekable();
         while new_events.peek().is_some() {
             let chunk: Vec<EventRow> = new_events.by_ref().take(CHUNK).collect();
-            let sql = self.multi_row_insert(
-                &format!(
-                    "INSERT INTO {events_table} (waba, id, at_ms, source, body, result, entry_seq, received_ms) VALUES "
-                ),
-                8,
-                chunk.len(),
-            );
+            let sql =
+                self.multi_row_insert(&format!("INSERT INTO {events_table} ({EVENT_COLUMNS}) VALUES "), 8, chunk.len());
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for e in chunk {
                 q = q
@@ -203,7 +201,6 @@ impl Store {
 /// Moves the staged rows into the indexed tables, grouped by WABA so each
 /// index takes them as runs, and empties the staging tables.
 pub(super) async fn flush_staged(tx: &mut sqlx::Transaction<'_, Any>) -> sqlx::Result<()> {
-    const EVENT_COLUMNS: &str = "waba, id, at_ms, source, body, result, entry_seq, received_ms";
     for sql in [
         format!("INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_recent ORDER BY waba, id"),
         "DELETE FROM events_recent".to_owned(),
