@@ -64,15 +64,15 @@ impl Overlay {
         Self { events, statuses }
     }
 
-    /// The events a staged commit appends to the staging tables (its
-    /// statuses and updated events go to the indexed tables).
-    fn staged_of(changes: &Changes) -> Self {
-        let mut staged = Self::of(changes);
-        staged.statuses.clear();
-        for e in &changes.updated_events {
-            staged.events.remove(&(e.waba.clone(), e.id.clone()));
+    /// What of a staged commit's rows went to the staging tables: its new
+    /// events, not the events it `updated` nor its statuses (those went to
+    /// the indexed tables).
+    fn into_staged(mut self, updated: &[(String, String)]) -> Self {
+        self.statuses.clear();
+        for key in updated {
+            self.events.remove(key);
         }
-        staged
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -122,8 +122,9 @@ pub(super) struct InFlight {
     landed: Option<bool>,
     touched: BTreeSet<String>,
     pub overlay: Overlay,
-    /// What it appends to the staging tables, once durable.
-    staged: Overlay,
+    /// When it stages its new events: the keys of the events it updates in
+    /// the indexed tables instead (the rest of `overlay` is staged).
+    stages: Option<Vec<(String, String)>>,
     /// Whether it first moves every staged row into the indexed tables.
     flushes: bool,
 }
@@ -157,8 +158,9 @@ impl Committer {
                 self.rater.keep(&coexist_engine::event::WabaId(waba));
             }
         }
-        let overlay = if self.pipelined { Overlay::of(&changes) } else { Overlay::default() };
-        let staged = if changes.staged { Overlay::staged_of(&changes) } else { Overlay::default() };
+        let overlay = if self.pipelined || changes.staged { Overlay::of(&changes) } else { Overlay::default() };
+        let stages =
+            changes.staged.then(|| changes.updated_events.iter().map(|e| (e.waba.clone(), e.id.clone())).collect());
         let flushes = changes.flush_first;
         let counts = metrics::RatedCounts::of(&changes.entries);
         self.plugin_set_stored = true;
@@ -183,7 +185,7 @@ impl Committer {
                 }
             }
         });
-        self.inflight = Some(InFlight { task, landed: None, touched, overlay, staged, flushes });
+        self.inflight = Some(InFlight { task, landed: None, touched, overlay, stages, flushes });
         if !self.pipelined {
             self.settle();
         }
@@ -198,7 +200,9 @@ impl Committer {
             if inflight.flushes {
                 self.staged = Overlay::default();
             }
-            self.staged.absorb(inflight.staged);
+            if let Some(updated) = inflight.stages {
+                self.staged.absorb(inflight.overlay.into_staged(&updated));
+            }
         } else {
             self.forget(inflight.touched);
             self.plugin_set_stored = false;
@@ -239,7 +243,7 @@ impl Committer {
     pub(super) fn index_staged(&mut self) -> Result<(), super::committer::GroupError> {
         let mut inflight_staged = false;
         if let Some(mut inflight) = self.inflight.take() {
-            inflight_staged = self.wait_for(&mut inflight) && !inflight.staged.is_empty();
+            inflight_staged = self.wait_for(&mut inflight) && inflight.stages.is_some();
             self.inflight = Some(inflight);
         }
         if self.staged.is_empty() && !inflight_staged {
@@ -249,7 +253,7 @@ impl Committer {
         self.staged = Overlay::default();
         if let Some(inflight) = self.inflight.as_mut().filter(|i| i.landed == Some(true)) {
             // Its rows were moved too.
-            inflight.staged = Overlay::default();
+            inflight.stages = None;
         }
         Ok(())
     }
