@@ -180,9 +180,8 @@ impl Committer {
             let (finance, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.submission.is_finance());
             let (dry, write): (Vec<Job>, Vec<Job>) =
                 jobs.into_iter().partition(|j| matches!(j.submission, Submission::Rate { dry_run: true, .. }));
-            for job in dry {
-                let answer = self.dry_run(&job.submission);
-                let _ = job.reply.send(answer);
+            if !dry.is_empty() {
+                self.dry_runs(dry);
             }
             // Jobs of WABAs whose plugin batches failed lately are cleared
             // on the quarantine lane first: a plugin that spins to its

@@ -266,3 +266,59 @@ fn staged_messages_are_repeats_are_re_rated_and_survive_a_reopen() {
     let live: Value = serde_json::from_str(&live.result).expect("result JSON");
     assert!(!outside_window(&live), "the stored result is the re-rated one: {live}");
 }
+
+fn dry_job(events: Vec<Event>) -> (Job, Answer) {
+    let (reply, answer) = oneshot::channel();
+    (Job { submission: Submission::Rate { events, dry_run: true }, reply, cleared: false }, answer)
+}
+
+/// A group's dry runs are rated together, yet each gets the answer it would
+/// get alone: a job does not see another job's messages on the same WABA,
+/// an unknown WABA or a trapping plugin fails only its own job, and nothing
+/// of it stays in the state the next write is rated against.
+#[test]
+fn a_groups_dry_runs_answer_as_if_alone_and_leave_no_trace() {
+    let Fixture { mut committer, _dir, runtime: _runtime } = committer();
+    let u = "+6281234567890";
+    let inbound = || event("w1-in", "W1", u, "inbound", "2026-03-10T10:00:00Z");
+    let reply = || event("w1-reply", "W1", u, "outbound", "2026-03-10T10:05:00Z");
+    let group = vec![
+        vec![inbound(), reply()],
+        vec![reply()],
+        vec![event("w9-out", "W9", u, "outbound", "2026-03-10T10:05:00Z")],
+        vec![event("w3-trigger", "W3", TRIGGER, "outbound", "2026-03-10T10:05:00Z")],
+        vec![
+            event("w3-in", "W3", u, "inbound", "2026-03-10T10:00:00Z"),
+            event("w3-reply", "W3", u, "outbound", "2026-03-10T10:01:00Z"),
+        ],
+        vec![event("w2-out", "W2", u, "outbound", "2026-03-10T10:05:00Z")],
+    ];
+    let alone: Vec<Result<Reply, LedgerError>> = group
+        .iter()
+        .map(|events| committer.dry_run(&Submission::Rate { events: events.clone(), dry_run: true }))
+        .collect();
+    let (jobs, answers): (Vec<Job>, Vec<Answer>) = group.into_iter().map(dry_job).unzip();
+    committer.dry_runs(jobs);
+    let together: Vec<Result<Reply, LedgerError>> =
+        answers.into_iter().map(|mut a| a.try_recv().expect("answered")).collect();
+
+    assert!(!outside_window(&result(&together[0], 1)), "the job's own inbound opened the window");
+    assert!(outside_window(&result(&together[1], 0)), "another job's inbound did not");
+    assert!(matches!(&together[2], Err(LedgerError::UnknownWaba { index: 0, waba }) if waba == "W9"));
+    assert!(matches!(&together[3], Err(LedgerError::Rating { index: 0, code: "plugin.trap", .. })));
+    assert!(together[5].is_ok(), "the trap on W3 failed only its own job: {:?}", together[5]);
+    assert!(!outside_window(&result(&together[4], 1)), "the next job on W3 was rated from a clean state");
+    for (i, (a, t)) in alone.iter().zip(&together).enumerate() {
+        match (a, t) {
+            (Ok(a), Ok(t)) => assert_eq!(a.results, t.results, "job {i}"),
+            (Err(a), Err(t)) => assert_eq!(a.to_string(), t.to_string(), "job {i}"),
+            _ => panic!("job {i}: alone {a:?}, together {t:?}"),
+        }
+    }
+    let written = write(
+        &mut committer,
+        vec![vec![reply()], vec![event("w3-reply", "W3", u, "outbound", "2026-03-10T10:01:00Z")]],
+    );
+    assert!(outside_window(&result(&written[0], 0)), "no dry run left W1 a window");
+    assert!(outside_window(&result(&written[1], 0)), "no dry run left W3 a window");
+}

@@ -12,6 +12,7 @@
 
 mod book;
 mod committer;
+mod dry;
 mod finance;
 mod inflight;
 mod jobs;

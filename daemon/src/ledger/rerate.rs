@@ -1,5 +1,5 @@
 //! Rating inside the committer: the in-order fast path, re-rating after late
-//! messages, stand-in replacement, failed deliveries, and dry runs.
+//! messages, stand-in replacement, and failed deliveries.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -14,7 +14,6 @@ use serde_json::Value;
 use super::book::{day_start, rebuild_from, Book, OrderKey};
 use super::committer::{store_error, Committer, GroupError, Pending, Undo};
 use super::statuses::is_failed;
-use super::{LedgerError, Reply, Submission};
 use crate::store::{Changes, EntryRow, EventRow, StatusRow, StoredEvent};
 
 /// Why an entry was written.
@@ -502,32 +501,6 @@ impl Committer {
         self.index_staged()?;
         let rows = self.block_on(self.store.entries_by_seq(waba, seqs)).map_err(store_error)?;
         Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
-    }
-
-    /// Rates a dry-run submission against the current state, leaving no trace.
-    pub(super) fn dry_run(&mut self, submission: &Submission) -> Result<Reply, LedgerError> {
-        let Submission::Rate { events, .. } = submission else { return Ok(Reply::default()) };
-        for (index, e) in events.iter().enumerate() {
-            if self.rater.policies().profiles.profile(&e.waba.0).is_none() {
-                return Err(LedgerError::UnknownWaba { index, waba: e.waba.0.clone() });
-            }
-        }
-        let mut wabas: Vec<&str> = events.iter().map(|e| e.waba.0.as_str()).collect();
-        wabas.sort_unstable();
-        wabas.dedup();
-        for waba in wabas {
-            self.ensure_warm(waba).map_err(|e| match e {
-                GroupError::Store(m) => LedgerError::Store(m),
-                GroupError::Rating { index, code, message, .. } => LedgerError::Rating { index, code, message },
-            })?;
-        }
-        let outcomes = self.rater.rate_dry_run(events);
-        let mut reply = Reply { results: Vec::with_capacity(events.len()), ..Reply::default() };
-        for (index, o) in outcomes.into_iter().enumerate() {
-            let rated = o.map_err(|e| LedgerError::Rating { index, code: e.code, message: e.message })?;
-            reply.results.push(Arc::from(serde_json::to_string(&rated).unwrap_or_default()));
-        }
-        Ok(reply)
     }
 }
 
