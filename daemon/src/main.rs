@@ -22,6 +22,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The rater spreads WABAs over rayon's global pool; named threads tell
+    // rating apart from the committer in `top -H` and in profiles. This runs
+    // before anything uses the pool, so building it cannot fail for that.
+    let _ = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("coexist-rater-{i}")).build_global();
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -35,7 +35,7 @@ type Finished = (WabaId, WabaState, Vec<(usize, RateOutcome)>);
 ///
 /// Within one call, the events of each WABA are applied in timestamp order
 /// (ties keep their input order), so the same events shuffled give the same
-/// results. Different WABAs are rated in parallel.
+/// results. Different WABAs are rated in parallel, on rayon's global pool.
 pub struct Rater {
     policies: Arc<Policies>,
     pipeline: Pipeline,
@@ -188,11 +188,15 @@ impl Rater {
                 })
                 .collect()
         } else {
+            let workers = self.threads.min(work.len());
             let queue = Mutex::new(work);
             let done = Mutex::new(Vec::new());
-            std::thread::scope(|s| {
-                for _ in 0..self.threads {
-                    s.spawn(|| loop {
+            // On rayon's pool: its threads live as long as the process, so a
+            // call does not pay for new threads (and for wasmtime's
+            // per-thread signal stack, mapped and unmapped with each one).
+            rayon::scope(|s| {
+                for _ in 0..workers {
+                    s.spawn(|_| loop {
                         let next = queue.lock().map(|mut q| q.pop()).ok().flatten();
                         let Some((waba, idx, mut state)) = next else { break };
                         let out = ctx.rate_waba(&waba, &mut state, events, idx);
