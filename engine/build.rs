@@ -12,7 +12,8 @@ use std::process::Command;
 
 /// The guests to build: (cargo package, file stem of the built core module).
 /// The bundled plugins ship in the binary; the fixtures only serve the
-/// sandbox tests (one per failure the host must contain).
+/// sandbox tests (one per failure the host must contain, and one that
+/// checks each batch gets fresh memory).
 const PLUGINS: &[(&str, &str)] = &[
     ("coexist-classifier", "coexist_classifier"),
     ("coexist-coexistence", "coexist_coexistence"),
@@ -21,6 +22,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("fixture-trap", "fixture_trap"),
     ("fixture-wrong-count", "fixture_wrong_count"),
     ("fixture-bad-config", "fixture_bad_config"),
+    ("fixture-fresh-memory", "fixture_fresh_memory"),
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";

@@ -22,6 +22,7 @@ fn fixture(name: &str) -> &'static [u8] {
         "trap" => include_bytes!(concat!(env!("OUT_DIR"), "/fixture_trap.component.wasm")),
         "wrong-count" => include_bytes!(concat!(env!("OUT_DIR"), "/fixture_wrong_count.component.wasm")),
         "bad-config" => include_bytes!(concat!(env!("OUT_DIR"), "/fixture_bad_config.component.wasm")),
+        "fresh-memory" => include_bytes!(concat!(env!("OUT_DIR"), "/fixture_fresh_memory.component.wasm")),
         other => panic!("no fixture {other}"),
     }
 }
@@ -81,5 +82,18 @@ fn the_memory_limit_names_the_numbers() {
             assert!(requested_bytes > limit_bytes);
         }
         other => panic!("expected a memory-limit error, got {other:?}"),
+    }
+}
+
+/// Pooled memory slots are reused, and only what a batch dirtied is reset
+/// (by dirty-page scan where the kernel has it): a plugin never finds what an
+/// earlier batch, another business's messages, left in its memory.
+#[test]
+fn every_batch_starts_from_fresh_memory() {
+    let runtime = PluginRuntime::new().unwrap();
+    // Loading already ran one batch (the smoke test) in this plugin's slot.
+    let plugin = LoadedPlugin::load(&runtime, fixture("fresh-memory"), spec("fresh-memory")).unwrap();
+    for call in 1..=20 {
+        plugin.call(&Batch::EMPTY, &WitDecisions::default()).unwrap_or_else(|e| panic!("call {call}: {e}"));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter};
 
 use wasmtime::component::Component;
 
@@ -55,7 +55,10 @@ impl PluginRuntime {
             // page by page every time; keeping the first pages resident and
             // zeroing them with memset is much cheaper.
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-            .table_keep_resident(KEEP_RESIDENT_BYTES);
+            .table_keep_resident(KEEP_RESIDENT_BYTES)
+            // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), only the pages a
+            // batch dirtied are reset, instead of all the resident ones.
+            .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
