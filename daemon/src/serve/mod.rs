@@ -55,12 +55,25 @@ impl Secrets {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares. axum clones the state several times per
+/// request; behind one `Arc` a clone is one atomic increment, not one per
+/// handle inside.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The handles behind [`AppState`].
+pub struct Shared {
     pub ledger: Ledger,
     pub store: Store,
-    pub secrets: Arc<Secrets>,
+    pub secrets: Secrets,
     pub limits: Limits,
     pub metrics: PrometheusHandle,
     pub plugins: Arc<PluginHost>,
@@ -152,15 +165,8 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
     if args.test_clock {
         tracing::warn!("--test-clock: PUT /v1/test/clock sets the lifecycle's time; never use this in production");
     }
-    let state = AppState {
-        ledger,
-        store,
-        secrets: Arc::new(secrets),
-        limits,
-        metrics,
-        plugins,
-        lifecycle: Arc::new(lifecycle),
-    };
+    let state =
+        AppState(Arc::new(Shared { ledger, store, secrets, limits, metrics, plugins, lifecycle: Arc::new(lifecycle) }));
     if state.store.backend() == crate::store::Backend::Postgres {
         crate::lifecycle::follow(state.lifecycle.clone(), args.database_url.clone());
     }
