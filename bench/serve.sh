@@ -6,7 +6,8 @@
 # Each scenario starts the release daemon on a fresh SQLite file with 64 WABA
 # profiles, drives it with wrk and the Lua scripts beside this file, and
 # prints wrk's report. Set DURATION (default 30s) and RSS_EVENTS (default
-# 10000000) to change the runs.
+# 10000000) to change the runs, and COEXIST_BIN to run another build of the
+# daemon (to compare two commits, alternating) instead of building this tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COEXIST_BENCH_DIR="$PWD/bench"
@@ -15,8 +16,10 @@ RSS_EVENTS=${RSS_EVENTS:-10000000}
 ADDR=127.0.0.1:18080
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -p coexist >&2
-BIN=$PWD/target/release/coexist
+if [ -z "${COEXIST_BIN:-}" ]; then
+  cargo build --release -p coexist >&2
+fi
+BIN=${COEXIST_BIN:-$PWD/target/release/coexist}
 WORK=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 "$BIN" generate --profiles --wabas 64 > "$WORK/wabas.toml"
@@ -61,9 +64,12 @@ scenario_single() {
 }
 
 scenario_dry() {
-  echo "== POST /v1/rate?dry_run=true, one event per request (64 connections, 64 WABAs)"
+  echo "== POST /v1/rate?dry_run=true, one event per request (64 connections, 64 WABAs, 1 wrk thread)"
   start_daemon
-  wrk -t64 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR" -- dry
+  # One wrk thread drives the 64 connections, naming the 64 WABAs in turn:
+  # 64 threads cost a quarter of the two cores the daemon shares with wrk.
+  # Dry runs store nothing, so a WABA's requests may overlap.
+  wrk -t1 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR" -- dry "$(date +%s)" 64
   echo "entries written: $(stored) (a dry run stores nothing); RSS $(rss_mb) MB"
   stop_daemon
 }
