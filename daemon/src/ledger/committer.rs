@@ -44,6 +44,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel::<Job>(4096);
     let mut committer = Committer::new(store, rater, plugins, runtime, config);
     committer.pipelined = true;
+    committer.writes = super::writer::WriterThread::start()?;
     committer.lane = Some(Lane::start(tx.downgrade(), committer.suspects.clone())?);
     let (policies, jobs) = (committer.policies.clone(), committer.jobs.clone());
     let stages = committer.store.stages_small_groups();
@@ -55,6 +56,9 @@ pub(super) struct Committer {
     pub(super) store: Store,
     pub(super) rater: Rater,
     pub(super) rt: Handle,
+    /// Where commits run: a thread of their own in the daemon, so a
+    /// commit's statements are not queued behind HTTP work.
+    pub(super) writes: super::writer::WriterThread,
     pub(super) books: HashMap<String, Book>,
     /// (key, JSON of name/version/digest) of the loaded plugins.
     pub(super) plugin_set: (String, String),
@@ -152,6 +156,7 @@ impl Committer {
             pipelined: false,
             store,
             rater,
+            writes: super::writer::WriterThread::on(runtime.clone()),
             rt: runtime,
             books: HashMap::new(),
             plugin_set,

@@ -201,7 +201,7 @@ fn the_group_after_a_commit_in_flight_sees_what_it_writes() {
     let (first, mut first_answer) = job(vec![inbound.clone()]);
     let prepared = committer.try_write(std::slice::from_ref(&first)).unwrap_or_else(|_| panic!("rated"));
     let store = committer.store.clone();
-    let held = runtime.block_on(store.writer().lock());
+    let held = runtime.block_on(store.direct_writer().expect("a SQLite file").lock());
     committer.launch(vec![first], prepared, std::time::Instant::now());
     assert!(committer.inflight.is_some(), "the first group's commit waits for the writer connection");
 

@@ -165,7 +165,7 @@ impl Committer {
         let counts = metrics::RatedCounts::of(&changes.entries);
         self.plugin_set_stored = true;
         let store = self.store.clone();
-        let task = self.rt.spawn(async move {
+        let task = self.writes.spawn(async move {
             match store.commit(changes, now_ms).await {
                 Ok(()) => {
                     metrics::commit_latency(started.elapsed());

@@ -19,6 +19,7 @@ mod jobs;
 mod quarantine;
 mod rerate;
 mod statuses;
+mod writer;
 
 use std::sync::{Arc, RwLock};
 

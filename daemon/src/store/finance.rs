@@ -58,6 +58,22 @@ pub struct Usage {
     pub unpriced: i64,
 }
 
+/// The summary rows after `changes`: each added to its `current` row, if any.
+pub(super) fn merge_usage(
+    changes: BTreeMap<UsageKey, Usage>,
+    current: &BTreeMap<UsageKey, Usage>,
+) -> BTreeMap<UsageKey, Usage> {
+    changes
+        .into_iter()
+        .map(|(k, d)| {
+            let c = current.get(&k).copied().unwrap_or_default();
+            let u =
+                Usage { volume: c.volume + d.volume, amount: c.amount + d.amount, unpriced: c.unpriced + d.unpriced };
+            (k, u)
+        })
+        .collect()
+}
+
 /// Folds ledger entries into daily usage changes; `tz` gives each WABA's time zone.
 pub fn usage_of(entries: &[EntryRow], tz: impl Fn(&str) -> Tz) -> BTreeMap<UsageKey, Usage> {
     let mut out: BTreeMap<UsageKey, Usage> = BTreeMap::new();
@@ -133,7 +149,7 @@ impl Store {
         .bind(c.source.clone())
         .bind(c.markets)
         .bind(c.imported_ms)
-        .execute(&mut *self.writer().lock().await)
+        .execute(&mut *self.writer_conn().await)
         .await?;
         Ok(())
     }
@@ -148,7 +164,7 @@ impl Store {
 
     /// Stores an imported market map as the next version; returns it.
     pub async fn insert_market_map(&self, csv: &str, source: &str, now_ms: i64) -> anyhow::Result<i64> {
-        let mut writer = self.writer().lock().await;
+        let mut writer = self.writer_conn().await;
         let last: Option<i64> =
             sqlx::query("SELECT MAX(version) FROM market_maps").fetch_one(&mut *writer).await?.try_get(0)?;
         let version = last.unwrap_or(0) + 1;
@@ -166,7 +182,7 @@ impl Store {
     pub async fn rerate_job(&self, job_id: &str) -> anyhow::Result<Option<(String, String)>> {
         let row = sqlx::query("SELECT request, report FROM rerate_jobs WHERE job_id = $1")
             .bind(job_id.to_owned())
-            .fetch_optional(&mut *self.writer().lock().await)
+            .fetch_optional(&mut *self.writer_conn().await)
             .await?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
@@ -228,7 +244,7 @@ impl Store {
         .await?;
         fold(&mut batch, &mut all);
         let n = all.len();
-        let mut writer = self.writer().lock().await;
+        let mut writer = self.writer_conn().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         sqlx::query("DELETE FROM daily_usage").execute(&mut *tx).await?;
         self.upsert_usage(&mut tx, all).await?;
@@ -274,19 +290,7 @@ impl Store {
                 current.insert(key, Usage { volume: r.try_get(6)?, amount: amount.parse()?, unpriced: r.try_get(8)? });
             }
         }
-        let merged: BTreeMap<UsageKey, Usage> = changes
-            .into_iter()
-            .map(|(k, d)| {
-                let c = current.get(&k).copied().unwrap_or_default();
-                let u = Usage {
-                    volume: c.volume + d.volume,
-                    amount: c.amount + d.amount,
-                    unpriced: c.unpriced + d.unpriced,
-                };
-                (k, u)
-            })
-            .collect();
-        self.upsert_usage(tx, merged).await
+        self.upsert_usage(tx, merge_usage(changes, &current)).await
     }
 
     async fn upsert_usage(

@@ -3,6 +3,7 @@
 //!
 //! Only the committer writes (see [`crate::ledger`]); HTTP handlers read.
 
+pub(crate) mod direct;
 mod finance;
 mod numbers;
 mod rows;
@@ -49,10 +50,13 @@ pub const CHUNK: usize = 400;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The committer's own connection, for its reads and writes: its page
-    /// cache stays warm (SQLite drops a connection's cache whenever another
-    /// one wrote). On PostgreSQL it holds the schema's writer lock.
+    /// The committer's own connection, for its reads and writes. On
+    /// PostgreSQL it holds the schema's writer lock. On a SQLite file the
+    /// commits of rated groups go through `direct` instead, and this one
+    /// keeps the reads and the finance writes (imports, rebuilds).
     writer: Arc<tokio::sync::Mutex<AnyConnection>>,
+    /// The committer's rusqlite connection on a SQLite file (see [`direct`]).
+    direct: Option<Arc<tokio::sync::Mutex<direct::DirectWriter>>>,
 }
 
 /// The connection a read goes through.
@@ -125,12 +129,17 @@ impl Store {
             .await
             .with_context(|| format!("connecting to {}", redact(&url)))?;
         MIGRATOR.run(&pool).await.context("running migrations")?;
-        let writer = match backend {
+        let writer_conn = match backend {
             Backend::Postgres if writer => writer_lock(&pool).await?,
             Backend::Postgres => pool.acquire().await?.detach(),
             Backend::Sqlite => pool.acquire().await?.detach(),
         };
-        let store = Self { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(writer)) };
+        let direct = match backend {
+            Backend::Sqlite if writer => direct_writer(&url)?,
+            _ => None,
+        };
+        let writer = Arc::new(tokio::sync::Mutex::new(writer_conn));
+        let store = Self { pool, backend, writer, direct };
         // Rows a previous run staged are indexed before anything reads.
         store.flush_staged().await.context("indexing the rows staged by the previous run")?;
         Ok(store)
@@ -148,7 +157,10 @@ impl Store {
         if !self.stages_small_groups() {
             return Ok(());
         }
-        let mut writer = self.writer.lock().await;
+        if let Some(direct) = &self.direct {
+            return direct.lock().await.flush_staged();
+        }
+        let mut writer = self.writer_conn().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         write::flush_staged(&mut tx).await?;
         tx.commit().await?;
@@ -159,9 +171,20 @@ impl Store {
         self.backend
     }
 
-    /// The committer's connection.
-    pub fn writer(&self) -> &tokio::sync::Mutex<AnyConnection> {
-        &self.writer
+    /// The connection commits go through on a SQLite file: holding it holds
+    /// them.
+    #[cfg(test)]
+    pub(crate) fn direct_writer(&self) -> Option<&tokio::sync::Mutex<direct::DirectWriter>> {
+        self.direct.as_deref()
+    }
+
+    /// The committer's sqlx connection, once a direct commit under way is
+    /// durable: what it reads includes every commit begun before.
+    async fn writer_conn(&self) -> tokio::sync::MutexGuard<'_, AnyConnection> {
+        if let Some(direct) = &self.direct {
+            drop(direct.lock().await);
+        }
+        self.writer.lock().await
     }
 
     /// `count` bind parameters numbered from `first`: `$n` for PostgreSQL,
@@ -216,7 +239,7 @@ impl Store {
             for v in chunk {
                 q = q.bind(v);
             }
-            for row in q.fetch_all(&mut *self.writer.lock().await).await? {
+            for row in q.fetch_all(&mut *self.writer_conn().await).await? {
                 out.push(from_row(&row)?);
             }
         }
@@ -263,7 +286,7 @@ impl Store {
                 q = q.bind((*waba).to_owned()).bind((*id).to_owned());
             }
             let rows = match via {
-                Via::Writer => q.fetch_all(&mut *self.writer.lock().await).await?,
+                Via::Writer => q.fetch_all(&mut *self.writer_conn().await).await?,
                 Via::Pool => q.fetch_all(&self.pool).await?,
             };
             for row in rows {
@@ -281,7 +304,7 @@ impl Store {
         )
         .bind(waba.to_owned())
         .bind(from_ms)
-        .fetch_all(&mut *self.writer.lock().await)
+        .fetch_all(&mut *self.writer_conn().await)
         .await?;
         let mut out = rows.iter().map(StoredEvent::from_row).collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
@@ -304,12 +327,12 @@ impl Store {
     pub async fn waba_cursor(&self, waba: &str) -> anyhow::Result<(i64, Option<(i64, String)>)> {
         let next: Option<i64> = sqlx::query("SELECT MAX(seq) FROM ledger WHERE waba = $1")
             .bind(waba.to_owned())
-            .fetch_one(&mut *self.writer.lock().await)
+            .fetch_one(&mut *self.writer_conn().await)
             .await?
             .try_get(0)?;
         let latest: Option<i64> = sqlx::query("SELECT MAX(at_ms) FROM events WHERE waba = $1")
             .bind(waba.to_owned())
-            .fetch_one(&mut *self.writer.lock().await)
+            .fetch_one(&mut *self.writer_conn().await)
             .await?
             .try_get(0)?;
         let high_water = match latest {
@@ -317,7 +340,7 @@ impl Store {
                 let ids = sqlx::query("SELECT id FROM events WHERE waba = $1 AND at_ms = $2")
                     .bind(waba.to_owned())
                     .bind(at)
-                    .fetch_all(&mut *self.writer.lock().await)
+                    .fetch_all(&mut *self.writer_conn().await)
                     .await?;
                 let mut max: Option<String> = None;
                 for row in &ids {
@@ -482,6 +505,19 @@ pub struct ConflictRecord {
     pub received_ms: i64,
     pub stored: String,
     pub offered: String,
+}
+
+/// The committer's own rusqlite connection on a SQLite ledger file; none
+/// for an in-memory database, which another connection could not open.
+fn direct_writer(url: &str) -> anyhow::Result<Option<Arc<tokio::sync::Mutex<direct::DirectWriter>>>> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let path = options.get_filename();
+    let writer =
+        direct::DirectWriter::open(path).with_context(|| format!("opening {} for the committer", path.display()))?;
+    Ok(Some(Arc::new(tokio::sync::Mutex::new(writer))))
 }
 
 /// Takes the schema's writer lock (a session-level advisory lock) on a

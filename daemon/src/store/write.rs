@@ -10,7 +10,23 @@ use super::finance::{Usage, UsageKey};
 use super::{EntryRow, StatusRow, Store, CHUNK, ENTRY_COLUMNS};
 
 /// The columns of `events` and `events_recent`, in insert order.
-const EVENT_COLUMNS: &str = "waba, id, at_ms, source, body, result, entry_seq, received_ms";
+pub(super) const EVENT_COLUMNS: &str = "waba, id, at_ms, source, body, result, entry_seq, received_ms";
+
+/// The statements a commit runs the same way on every backend (`$n`
+/// parameters: SQLite takes them too, by position).
+pub(super) const INSERT_PLUGIN_SET: &str =
+    "INSERT INTO plugin_sets (plugin_set, plugins) VALUES ($1, $2) ON CONFLICT (plugin_set) DO NOTHING";
+pub(super) const UPDATE_EVENT: &str =
+    "UPDATE events SET at_ms = $3, source = $4, body = $5, result = $6, entry_seq = $7 WHERE waba = $1 AND id = $2";
+pub(super) const UPSERT_STATUS: &str =
+    "INSERT INTO statuses (waba, id, business_number, recipient, recipient_id, status, status_at_ms, first_at_ms, \
+     pricing, pricing_rank, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (waba, id) DO UPDATE SET business_number = $3, recipient = $4, recipient_id = $5, status = $6, \
+     status_at_ms = $7, first_at_ms = $8, pricing = $9, pricing_rank = $10, updated_ms = $11";
+pub(super) const INSERT_CONFLICT: &str =
+    "INSERT INTO conflicts (waba, id, received_ms, stored_body, offered_body) VALUES ($1, $2, $3, $4, $5)";
+pub(super) const INSERT_RERATE_JOB: &str =
+    "INSERT INTO rerate_jobs (job_id, request, report, created_ms) VALUES ($1, $2, $3, $4)";
 
 /// An event row to insert, or to update: a stored message whose live entry
 /// (and, for a replaced stand-in, content) moved.
@@ -74,7 +90,12 @@ impl Store {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut writer = self.writer().lock().await;
+        if let Some(direct) = &self.direct {
+            // On the caller's thread, to the end of the transaction: the
+            // committer's threads call this, never the HTTP runtime's.
+            return direct.lock().await.commit(changes, now_ms);
+        }
+        let mut writer = self.writer_conn().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         let Changes {
             new_events,
@@ -95,13 +116,7 @@ impl Store {
         let (events_table, ledger_table) =
             if staged { ("events_recent", "ledger_recent") } else { ("events", "ledger") };
         for (key, plugins) in plugin_sets {
-            sqlx::query(
-                "INSERT INTO plugin_sets (plugin_set, plugins) VALUES ($1, $2) ON CONFLICT (plugin_set) DO NOTHING",
-            )
-            .bind(key)
-            .bind(plugins)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_PLUGIN_SET).bind(key).bind(plugins).execute(&mut *tx).await?;
         }
         let mut new_events = new_events.into_iter().peekable();
         while new_events.peek().is_some() {
@@ -123,18 +138,16 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         for u in updated_events {
-            sqlx::query(
-                "UPDATE events SET at_ms = $3, source = $4, body = $5, result = $6, entry_seq = $7 WHERE waba = $1 AND id = $2",
-            )
-            .bind(u.waba)
-            .bind(u.id)
-            .bind(u.at_ms)
-            .bind(u.source)
-            .bind(u.body)
-            .bind(u.result)
-            .bind(u.entry_seq)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(UPDATE_EVENT)
+                .bind(u.waba)
+                .bind(u.id)
+                .bind(u.at_ms)
+                .bind(u.source)
+                .bind(u.body)
+                .bind(u.result)
+                .bind(u.entry_seq)
+                .execute(&mut *tx)
+                .await?;
         }
         let mut entries = entries.into_iter().peekable();
         while entries.peek().is_some() {
@@ -151,41 +164,34 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         for (waba, s) in statuses {
-            sqlx::query(
-                "INSERT INTO statuses (waba, id, business_number, recipient, recipient_id, status, status_at_ms, first_at_ms, \
-                 pricing, pricing_rank, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (waba, id) DO UPDATE SET business_number = $3, recipient = $4, recipient_id = $5, status = $6, \
-                 status_at_ms = $7, first_at_ms = $8, pricing = $9, pricing_rank = $10, updated_ms = $11",
-            )
-            .bind(waba)
-            .bind(s.id)
-            .bind(s.business_number)
-            .bind(s.recipient)
-            .bind(s.recipient_id)
-            .bind(s.status)
-            .bind(s.status_at_ms)
-            .bind(s.first_at_ms)
-            .bind(s.pricing)
-            .bind(s.pricing_rank)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(UPSERT_STATUS)
+                .bind(waba)
+                .bind(s.id)
+                .bind(s.business_number)
+                .bind(s.recipient)
+                .bind(s.recipient_id)
+                .bind(s.status)
+                .bind(s.status_at_ms)
+                .bind(s.first_at_ms)
+                .bind(s.pricing)
+                .bind(s.pricing_rank)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
         }
         for c in conflicts {
-            sqlx::query(
-                "INSERT INTO conflicts (waba, id, received_ms, stored_body, offered_body) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(c.waba)
-            .bind(c.id)
-            .bind(now_ms)
-            .bind(c.stored_body)
-            .bind(c.offered_body)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_CONFLICT)
+                .bind(c.waba)
+                .bind(c.id)
+                .bind(now_ms)
+                .bind(c.stored_body)
+                .bind(c.offered_body)
+                .execute(&mut *tx)
+                .await?;
         }
         self.apply_usage(&mut tx, usage).await?;
         if let Some((job_id, request, report)) = rerate_job {
-            sqlx::query("INSERT INTO rerate_jobs (job_id, request, report, created_ms) VALUES ($1, $2, $3, $4)")
+            sqlx::query(INSERT_RERATE_JOB)
                 .bind(job_id)
                 .bind(request)
                 .bind(report)
@@ -201,15 +207,20 @@ impl Store {
 /// Moves the staged rows into the indexed tables, grouped by WABA so each
 /// index takes them as runs, and empties the staging tables.
 pub(super) async fn flush_staged(tx: &mut sqlx::Transaction<'_, Any>) -> sqlx::Result<()> {
-    for sql in [
+    for sql in staged_flush_statements() {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// What moves the staged rows into the indexed tables, in order.
+pub(super) fn staged_flush_statements() -> [String; 4] {
+    [
         format!("INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_recent ORDER BY waba, id"),
         "DELETE FROM events_recent".to_owned(),
         format!("INSERT INTO ledger ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} FROM ledger_recent ORDER BY waba, seq"),
         "DELETE FROM ledger_recent".to_owned(),
-    ] {
-        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
-    }
-    Ok(())
+    ]
 }
 
 fn bind_entry(q: Query<'static, Any, AnyArguments>, e: EntryRow) -> Query<'static, Any, AnyArguments> {
