@@ -35,10 +35,12 @@ impl DirectWriter {
     /// Opens the (migrated) ledger file with the pool's settings.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let conn = Connection::open(path)?;
-        // The same settings as the pool's connections (see `Store::open`).
+        // The pool's settings (see `Store::open`), with half its page cache:
+        // 8 MiB took the same commits as 16 (BENCHMARKS.md), and kept the
+        // daemon under its memory target.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "cache_size", -16384)?;
+        conn.pragma_update(None, "cache_size", -8192)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

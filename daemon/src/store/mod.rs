@@ -138,6 +138,12 @@ impl Store {
             Backend::Sqlite if writer => direct_writer(&url)?,
             _ => None,
         };
+        let mut writer_conn = writer_conn;
+        if direct.is_some() {
+            // Commits no longer go through it: a small page cache does,
+            // and leaves the memory to the one they go through.
+            writer_conn.execute("PRAGMA cache_size = -4096").await?;
+        }
         let writer = Arc::new(tokio::sync::Mutex::new(writer_conn));
         let store = Self { pool, backend, writer, direct };
         // Rows a previous run staged are indexed before anything reads.
