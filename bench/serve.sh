@@ -46,6 +46,8 @@ rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
 
 stored() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total/ { n += $2 } END { printf "%d", n }'; }
 
+reversals() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total.*reversal/ { n += $2 } END { printf "%d", n }'; }
+
 scenario_batch() {
   echo "== POST /v1/rate, batches of 1,000 events, stored in SQLite (4 connections, 4 WABAs)"
   start_daemon
@@ -58,8 +60,12 @@ scenario_batch() {
 scenario_single() {
   echo "== POST /v1/rate, one event per request, stored (64 connections, 64 WABAs)"
   start_daemon
-  wrk -t64 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR"
-  echo "entries written: $(stored); RSS $(rss_mb) MB"
+  wrk -t64 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR" | tee "$WORK/wrk.txt"
+  # In order, every request writes one charge (those still in flight when
+  # wrk stops too); a message rated out of order would re-rate later ones,
+  # with reversals.
+  awk '/requests in/ { printf "requests answered: %d; ", $1 }' "$WORK/wrk.txt"
+  echo "entries written: $(stored), of them reversals: $(reversals); RSS $(rss_mb) MB"
   stop_daemon
 }
 
