@@ -78,16 +78,11 @@ impl DirectWriter {
                 insert.execute(params![e.waba, e.id, e.at_ms, e.source, e.body, e.result, e.entry_seq, now_ms])?;
             }
         }
-        for u in updated_events {
-            tx.prepare_cached(&numbered(UPDATE_EVENT))?.execute(params![
-                u.waba,
-                u.id,
-                u.at_ms,
-                u.source,
-                u.body,
-                u.result,
-                u.entry_seq
-            ])?;
+        if !updated_events.is_empty() {
+            let mut update = tx.prepare_cached(&numbered(UPDATE_EVENT))?;
+            for u in updated_events {
+                update.execute(params![u.waba, u.id, u.at_ms, u.source, u.body, u.result, u.entry_seq])?;
+            }
         }
         if !entries.is_empty() {
             let mut insert = tx.prepare_cached(&format!(
@@ -98,29 +93,29 @@ impl DirectWriter {
                 insert_entry(&mut insert, e)?;
             }
         }
-        for (waba, s) in statuses {
-            tx.prepare_cached(&numbered(UPSERT_STATUS))?.execute(params![
-                waba,
-                s.id,
-                s.business_number,
-                s.recipient,
-                s.recipient_id,
-                s.status,
-                s.status_at_ms,
-                s.first_at_ms,
-                s.pricing,
-                s.pricing_rank,
-                now_ms
-            ])?;
+        if !statuses.is_empty() {
+            let mut upsert = tx.prepare_cached(&numbered(UPSERT_STATUS))?;
+            for (waba, s) in statuses {
+                upsert.execute(params![
+                    waba,
+                    s.id,
+                    s.business_number,
+                    s.recipient,
+                    s.recipient_id,
+                    s.status,
+                    s.status_at_ms,
+                    s.first_at_ms,
+                    s.pricing,
+                    s.pricing_rank,
+                    now_ms
+                ])?;
+            }
         }
-        for c in conflicts {
-            tx.prepare_cached(&numbered(INSERT_CONFLICT))?.execute(params![
-                c.waba,
-                c.id,
-                now_ms,
-                c.stored_body,
-                c.offered_body
-            ])?;
+        if !conflicts.is_empty() {
+            let mut insert = tx.prepare_cached(&numbered(INSERT_CONFLICT))?;
+            for c in conflicts {
+                insert.execute(params![c.waba, c.id, now_ms, c.stored_body, c.offered_body])?;
+            }
         }
         apply_usage(&tx, usage)?;
         if let Some((job_id, request, report)) = rerate_job {
