@@ -5,6 +5,7 @@
 -- each thread K WABAs in turn, so fewer wrk threads drive the same 64 WABAs
 -- (-t2 -c64 with K = 32); a thread's requests then overlap on its connections,
 -- which only dry runs, storing nothing, can take without reordering a WABA.
+-- bench/rate_stored.lua drives stored events from one thread, in order.
 local next_index = 0
 local prefixes = { "62812", "91987", "55119", "52155", "57300", "20100", "23480", "92300", "96650", "27820" }
 

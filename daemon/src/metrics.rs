@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::store::EntryRow;
 
@@ -16,7 +16,11 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         return Ok(h.clone());
     }
     let seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
-    let handle = PrometheusBuilder::new().set_buckets(&seconds)?.install_recorder()?;
+    let events = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1_000.0, 2_500.0, 10_000.0, 20_000.0];
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&seconds)?
+        .set_buckets_for_metric(Matcher::Full("coexist_commit_group_events".into()), &events)?
+        .install_recorder()?;
     metrics::describe_counter!("coexist_http_requests_total", "HTTP requests by route and status");
     metrics::describe_histogram!("coexist_http_request_duration_seconds", "HTTP request latency by route");
     metrics::describe_counter!("coexist_events_rated_total", "Ledger entries written, by outcome");

@@ -77,8 +77,8 @@ pub(super) struct Committer {
     pub(super) lane: Option<Lane>,
     /// The commit under way, while the next group is rated.
     pub(super) inflight: Option<InFlight>,
-    /// The events durably staged in the unindexed tables (SQLite).
-    pub(super) staged: Overlay,
+    /// The rows durably staged in the unindexed tables (SQLite).
+    pub(super) staging: super::staging::Staging,
     /// Whether a group's commit may still be under way when the next group
     /// is rated (the committer thread); otherwise each waits for its own.
     pub(super) pipelined: bool,
@@ -152,7 +152,7 @@ impl Committer {
             suspects: Suspects::default(),
             lane: None,
             inflight: None,
-            staged: Overlay::default(),
+            staging: Default::default(),
             pipelined: false,
             store,
             rater,
@@ -337,7 +337,7 @@ impl Committer {
         let Submission::Rate { events, .. } = submission else { return false };
         let keys: Vec<(&str, &str)> = events.iter().map(|e| (e.waba.0.as_str(), &*e.id)).collect();
         let held = |o: &Overlay| keys.iter().any(|(waba, id)| o.has_event(waba, id));
-        !held(&self.staged)
+        !keys.iter().any(|(waba, id)| self.staging.has_event(waba, id))
             && !self.inflight.as_ref().is_some_and(|i| held(&i.overlay))
             && self.block_on(self.store.events_by_key(&keys)).is_ok_and(|stored| stored.is_empty())
     }
@@ -445,7 +445,7 @@ impl Committer {
             let rows = self.block_on(self.store.statuses_by_key(&keys, via)).map_err(store_error)?;
             status_rows.extend(rows.into_iter().map(|(waba, r)| ((waba, r.id.clone()), r)));
             // Staged rows, then the commit in flight (newer still).
-            self.staged.lay_over(&keys, &mut stored, &mut status_rows);
+            self.staging.lay_over(&keys, &mut stored, &mut status_rows);
             if let Some(inflight) = &self.inflight {
                 inflight.overlay.lay_over(&keys, &mut stored, &mut status_rows);
             }

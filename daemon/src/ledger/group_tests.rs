@@ -242,7 +242,7 @@ fn staged_messages_are_repeats_are_re_rated_and_survive_a_reopen() {
     let first =
         write(&mut committer, vec![vec![out()], vec![event("w2-in", "W2", u, "inbound", "2026-03-10T10:00:00Z")]]);
     assert!(outside_window(&result(&first[0], 0)), "no inbound yet: {}", result(&first[0], 0));
-    assert_eq!(committer.staged.len(), 2, "both messages are staged");
+    assert_eq!(committer.staging.len(), 2, "both messages are staged");
     let indexed = runtime.block_on(committer.store.events_by_key(&[("W1", "w1-out"), ("W2", "w2-in")])).expect("read");
     assert!(indexed.is_empty(), "staged rows are not in the indexed tables yet");
 
@@ -321,4 +321,49 @@ fn a_groups_dry_runs_answer_as_if_alone_and_leave_no_trace() {
     );
     assert!(outside_window(&result(&written[0], 0)), "no dry run left W1 a window");
     assert!(outside_window(&result(&written[1], 0)), "no dry run left W3 a window");
+}
+
+/// Small groups fill a staging pair, turn to the other one, and the full
+/// pair moves into the indexed tables a WABA at a time in the commits that
+/// follow. A repeat gets its stored result wherever its message is (moved,
+/// or still in the moving pair), and in the end every message is indexed.
+#[test]
+fn staging_pairs_move_a_waba_at_a_time_and_lose_nothing() {
+    let Fixture { mut committer, runtime, _dir } = committer();
+    let wabas = ["W1", "W2", "W3"];
+    let message = |waba: &str, n: usize| {
+        let at = chrono::DateTime::from_timestamp(1_773_136_800 + n as i64, 0).expect("time").to_rfc3339();
+        event(&format!("{waba}-{n}"), waba, "+6281234567890", "inbound", &at)
+    };
+    let first = write(&mut committer, wabas.iter().map(|w| vec![message(w, 0)]).collect());
+    let mut seen_mid_move = false;
+    let groups = 200;
+    for n in 1..groups {
+        let answers = write(&mut committer, wabas.iter().map(|w| vec![message(w, n)]).collect());
+        assert!(answers.iter().all(Result::is_ok), "group {n}: {answers:?}");
+        let indexed = runtime.block_on(committer.store.events_by_key(&[("W1", "W1-0"), ("W3", "W3-0")])).expect("read");
+        if seen_mid_move || indexed.len() != 1 {
+            continue;
+        }
+        // W1's rows moved, W3's still wait in the moving pair.
+        assert_eq!(indexed[0].0, "W1");
+        seen_mid_move = true;
+        let repeats = write(&mut committer, vec![vec![message("W1", 0)], vec![message("W3", 0)]]);
+        for (i, (repeat, original)) in repeats.iter().zip([&first[0], &first[2]]).enumerate() {
+            assert_eq!(repeat.as_ref().map(|r| r.repeats).ok(), Some(1), "repeat {i}: {repeat:?}");
+            assert_eq!(result(repeat, 0), result(original, 0));
+        }
+    }
+    assert!(seen_mid_move, "{groups} groups of 3 fill a pair and start moving it");
+    assert!(committer.index_staged().is_ok(), "the staged rows are indexed");
+    assert_eq!(committer.staging.len(), 0);
+    for waba in wabas {
+        let ids: Vec<String> = (0..groups).map(|n| format!("{waba}-{n}")).collect();
+        let keys: Vec<(&str, &str)> = ids.iter().map(|id| (waba, id.as_str())).collect();
+        let stored = runtime.block_on(committer.store.events_by_key(&keys)).expect("read");
+        assert_eq!(stored.len(), groups, "{waba}: every message is indexed");
+        let seqs: Vec<i64> = (0..=groups as i64 + 1).collect();
+        let entries = runtime.block_on(committer.store.entries_by_seq(waba, &seqs)).expect("entries");
+        assert_eq!(entries.len(), groups, "{waba}: one charge per message");
+    }
 }

@@ -12,9 +12,9 @@
 //!
 //! On SQLite a small group's new rows are staged: appended, in the same
 //! durable transaction, to tables without indexes, and moved into the
-//! indexed tables in bulk later (see [`Committer::index_staged`]). The
-//! committer keeps the staged events by key, as it keeps those in flight,
-//! for the next groups' repeat checks.
+//! indexed tables a few WABAs per commit later (see [`super::staging`]).
+//! The committer keeps the staged events by key, as it keeps those in
+//! flight, for the next groups' repeat checks.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -22,6 +22,7 @@ use std::time::Instant;
 use tokio::task::JoinHandle;
 
 use super::committer::{Committer, Undo};
+use super::staging::StagingPlan;
 use super::{Job, LedgerError, Reply};
 use crate::metrics;
 use crate::store::{Changes, StatusRow, StoredEvent};
@@ -47,7 +48,7 @@ pub(super) struct Overlay {
 }
 
 impl Overlay {
-    fn of(changes: &Changes) -> Self {
+    pub(super) fn of(changes: &Changes) -> Self {
         let mut events = HashMap::with_capacity(changes.new_events.len() + changes.updated_events.len());
         for e in changes.new_events.iter().chain(&changes.updated_events) {
             let stored = StoredEvent {
@@ -67,7 +68,7 @@ impl Overlay {
     /// What of a staged commit's rows went to the staging tables: its new
     /// events, not the events it `updated` nor its statuses (those went to
     /// the indexed tables).
-    fn into_staged(mut self, updated: &[(String, String)]) -> Self {
+    pub(super) fn into_staged(mut self, updated: &[(String, String)]) -> Self {
         self.statuses.clear();
         for key in updated {
             self.events.remove(key);
@@ -75,11 +76,8 @@ impl Overlay {
         self
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.statuses.is_empty()
-    }
-
     /// How many events it holds.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.events.len()
     }
@@ -122,24 +120,9 @@ pub(super) struct InFlight {
     landed: Option<bool>,
     touched: BTreeSet<String>,
     pub overlay: Overlay,
-    /// When it stages its new events: the keys of the events it updates in
-    /// the indexed tables instead (the rest of `overlay` is staged).
-    stages: Option<Vec<(String, String)>>,
-    /// Whether it first moves every staged row into the indexed tables.
-    flushes: bool,
+    /// What it does to the staging tables, until recorded once it landed.
+    staging: Option<StagingPlan>,
 }
-
-/// Staged rows are indexed once this many are waiting. The move dirties
-/// about one page per index per WABA, so the more rows per move the fewer
-/// pages per row; but the group whose commit moves them waits for it. At
-/// 512 (64 WABAs of single events) it writes a third of the bytes of direct
-/// inserts, and p99 stays where direct inserts have it; 1,024 and 2,048
-/// gained a few percent more and cost 20–50 % on p99 (BENCHMARKS.md).
-const STAGED_MAX: usize = 512;
-
-/// A group with at least this many new events per WABA on average is
-/// written straight into the indexed tables: it fills their pages in runs.
-const STAGE_BELOW_PER_WABA: usize = 16;
 
 impl Committer {
     /// Writes a prepared group once the one before it is durable, and
@@ -152,16 +135,14 @@ impl Committer {
             return self.write_group(jobs);
         }
         let Prepared { replies, mut changes, now_ms, touched, undo } = prepared;
-        self.plan_staging(&mut changes, &touched);
+        let staging = self.store.stages_small_groups().then(|| self.staging.plan(&mut changes, touched.len()));
         for u in undo {
             if let Undo::Journal { waba, .. } = u {
                 self.rater.keep(&coexist_engine::event::WabaId(waba));
             }
         }
-        let overlay = if self.pipelined || changes.staged { Overlay::of(&changes) } else { Overlay::default() };
-        let stages =
-            changes.staged.then(|| changes.updated_events.iter().map(|e| (e.waba.clone(), e.id.clone())).collect());
-        let flushes = changes.flush_first;
+        let overlay =
+            if self.pipelined || changes.staged.is_some() { Overlay::of(&changes) } else { Overlay::default() };
         let counts = metrics::RatedCounts::of(&changes.entries);
         self.plugin_set_stored = true;
         let store = self.store.clone();
@@ -185,7 +166,7 @@ impl Committer {
                 }
             }
         });
-        self.inflight = Some(InFlight { task, landed: None, touched, overlay, stages, flushes });
+        self.inflight = Some(InFlight { task, landed: None, touched, overlay, staging });
         if !self.pipelined {
             self.settle();
         }
@@ -197,12 +178,7 @@ impl Committer {
         let Some(mut inflight) = self.inflight.take() else { return true };
         let landed = self.wait_for(&mut inflight);
         if landed {
-            if inflight.flushes {
-                self.staged = Overlay::default();
-            }
-            if let Some(updated) = inflight.stages {
-                self.staged.absorb(inflight.overlay.into_staged(&updated));
-            }
+            self.record_staging(&mut inflight);
         } else {
             self.forget(inflight.touched);
             self.plugin_set_stored = false;
@@ -210,17 +186,11 @@ impl Committer {
         landed
     }
 
-    /// Decides whether a group's new rows are staged, and whether its commit
-    /// first indexes what is staged: when it updates stored events (which
-    /// may be staged), or when enough rows wait.
-    fn plan_staging(&self, changes: &mut Changes, touched: &BTreeSet<String>) {
-        if !self.store.stages_small_groups() {
-            return;
+    /// Records what a landed commit did to the staging tables (once).
+    fn record_staging(&mut self, inflight: &mut InFlight) {
+        if let Some(plan) = inflight.staging.take() {
+            self.staging.landed(plan, std::mem::take(&mut inflight.overlay));
         }
-        let new = changes.new_events.len();
-        changes.staged = new > 0 && new < STAGE_BELOW_PER_WABA * touched.len().max(1);
-        let waiting = self.staged.len() + if changes.staged { new } else { 0 };
-        changes.flush_first = !self.staged.is_empty() && (!changes.updated_events.is_empty() || waiting >= STAGED_MAX);
     }
 
     /// Waits for a commit's task (once) and returns whether it landed.
@@ -241,20 +211,18 @@ impl Committer {
     /// flight: if that commit failed, its rows are nowhere, and the group is
     /// rated again when it is launched ([`Committer::settle`] reports it).
     pub(super) fn index_staged(&mut self) -> Result<(), super::committer::GroupError> {
-        let mut inflight_staged = false;
         if let Some(mut inflight) = self.inflight.take() {
-            inflight_staged = self.wait_for(&mut inflight) && inflight.stages.is_some();
+            if self.wait_for(&mut inflight) {
+                self.record_staging(&mut inflight);
+            }
             self.inflight = Some(inflight);
         }
-        if self.staged.is_empty() && !inflight_staged {
+        let moves = self.staging.moves_for_all();
+        if moves.is_empty() {
             return Ok(());
         }
-        self.block_on(self.store.flush_staged()).map_err(super::committer::store_error)?;
-        self.staged = Overlay::default();
-        if let Some(inflight) = self.inflight.as_mut().filter(|i| i.landed == Some(true)) {
-            // Its rows were moved too.
-            inflight.stages = None;
-        }
+        self.block_on(self.store.move_staged(moves)).map_err(super::committer::store_error)?;
+        self.staging.clear();
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ mod inflight;
 mod jobs;
 mod quarantine;
 mod rerate;
+mod staging;
 mod statuses;
 mod writer;
 

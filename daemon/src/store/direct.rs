@@ -16,16 +16,19 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::checkpointer::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use super::finance::{merge_usage, Usage, UsageKey};
+use super::staging::{Move, StagingPair};
 use super::write::{
-    staged_flush_statements, Changes, EVENT_COLUMNS, INSERT_CONFLICT, INSERT_PLUGIN_SET, INSERT_RERATE_JOB,
-    UPDATE_EVENT, UPSERT_STATUS,
+    Changes, EVENT_COLUMNS, INSERT_CONFLICT, INSERT_PLUGIN_SET, INSERT_RERATE_JOB, UPDATE_EVENT, UPSERT_STATUS,
 };
 use super::{EntryRow, ENTRY_COLUMNS};
 
 /// The committer's own SQLite connection.
 pub(crate) struct DirectWriter {
     conn: Connection,
+    /// Checkpoints the WAL beside the commits.
+    _checkpoints: Checkpointer,
 }
 
 /// Statements a commit prepares once and reuses: a dozen distinct ones.
@@ -43,8 +46,9 @@ impl DirectWriter {
         conn.pragma_update(None, "cache_size", -8192)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(Self { conn })
+        Ok(Self { conn, _checkpoints: Checkpointer::start(path)? })
     }
 
     /// Writes a group in one transaction; returns once it is durable.
@@ -60,13 +64,10 @@ impl DirectWriter {
             usage,
             rerate_job,
             staged,
-            flush_first,
+            moves,
         } = changes;
-        if flush_first {
-            flush_staged(&tx)?;
-        }
-        let (events_table, ledger_table) =
-            if staged { ("events_recent", "ledger_recent") } else { ("events", "ledger") };
+        move_staged(&tx, &moves)?;
+        let (events_table, ledger_table) = staged.map_or(("events", "ledger"), StagingPair::tables);
         for (key, plugins) in plugin_sets {
             tx.prepare_cached(&numbered(INSERT_PLUGIN_SET))?.execute(params![key, plugins])?;
         }
@@ -125,10 +126,10 @@ impl DirectWriter {
         Ok(())
     }
 
-    /// Moves every staged row into the indexed tables, in one transaction.
-    pub fn flush_staged(&mut self) -> anyhow::Result<()> {
+    /// Moves staged rows into the indexed tables, in one transaction.
+    pub fn move_staged(&mut self, moves: &[Move]) -> anyhow::Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        flush_staged(&tx)?;
+        move_staged(&tx, moves)?;
         tx.commit()?;
         Ok(())
     }
@@ -142,9 +143,15 @@ fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
-fn flush_staged(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    for sql in staged_flush_statements() {
-        tx.prepare_cached(&sql)?.execute([])?;
+fn move_staged(tx: &Transaction<'_>, moves: &[Move]) -> rusqlite::Result<()> {
+    for m in moves {
+        let sql = m.sql();
+        for insert in &sql.inserts {
+            tx.prepare_cached(&numbered(insert))?.execute([&sql.wabas])?;
+        }
+        for delete in sql.empties.iter().flatten() {
+            tx.prepare_cached(delete)?.execute([])?;
+        }
     }
     Ok(())
 }
@@ -227,7 +234,9 @@ mod tests {
     use chrono::NaiveDate;
     use rust_decimal::Decimal;
 
-    use crate::store::{Changes, ConflictRow, EntryRow, EventRow, StatusRow, Store, Usage, UsageKey, Via};
+    use crate::store::{
+        Changes, ConflictRow, EntryRow, EventRow, Move, StagingPair, StatusRow, Store, Usage, UsageKey, Via, Wabas,
+    };
 
     fn event(id: &str, result: &str, entry_seq: i64) -> EventRow {
         EventRow {
@@ -295,7 +304,7 @@ mod tests {
             entries: vec![entry(1, "m1", Some("0.0411"))],
             usage: usage(1, "0.0411"),
             plugin_sets: vec![("set".into(), "[]".into())],
-            staged: true,
+            staged: Some(StagingPair::A),
             ..Changes::default()
         };
         runtime.block_on(store.commit(staged, 10)).expect("staged commit");
@@ -323,7 +332,7 @@ mod tests {
             }],
             usage: usage(2, "0.0589"),
             rerate_job: Some(("job-1".into(), "{\"req\":1}".into(), "{\"rep\":1}".into())),
-            flush_first: true,
+            moves: vec![Move::rest(StagingPair::A, vec![])],
             ..Changes::default()
         };
         runtime.block_on(store.commit(indexed, 20)).expect("indexed commit");
@@ -346,5 +355,84 @@ mod tests {
         let rows = runtime.block_on(store.daily_usage("W1", day, day.succ_opt().expect("next"))).expect("usage");
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].usage.volume, rows[0].usage.amount), (3, "0.1000".parse::<Decimal>().expect("decimal")));
+    }
+
+    /// Rows left in the staging tables, read straight from the file.
+    fn staged_rows(path: &std::path::Path) -> i64 {
+        let conn = rusqlite::Connection::open(path).expect("open");
+        let tables = ["events_recent", "ledger_recent", "events_recent_b", "ledger_recent_b"];
+        let sql = tables.map(|t| format!("(SELECT COUNT(*) FROM {t})")).join(" + ");
+        conn.query_row(&format!("SELECT {sql}"), [], |row| row.get(0)).expect("count")
+    }
+
+    /// A pair moves a slice of WABAs at a time and keeps its rows until the
+    /// move that empties it. A run that stops part way leaves rows both
+    /// staged and indexed: opening the store again indexes the rest and
+    /// keeps the indexed copies, which may be newer.
+    #[test]
+    fn a_pair_moves_in_slices_and_a_reopen_finishes_a_move_cut_short() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("tokio");
+        let path = dir.path().join("ledger.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = runtime.block_on(Store::open(&url)).expect("store");
+        let on = |waba: &str, mut e: EventRow| {
+            e.waba = waba.into();
+            e
+        };
+        let entry_on = |waba: &str, mut e: EntryRow| {
+            e.waba = waba.into();
+            e
+        };
+        let staged = Changes {
+            new_events: vec![on("W1", event("a", "{\"r\":1}", 1)), on("W2", event("b", "{\"r\":1}", 1))],
+            entries: vec![entry_on("W1", entry(1, "a", Some("0.01"))), entry_on("W2", entry(1, "b", Some("0.02")))],
+            staged: Some(StagingPair::A),
+            ..Changes::default()
+        };
+        runtime.block_on(store.commit(staged, 10)).expect("staged commit");
+        let slice = Changes {
+            moves: vec![Move { pair: StagingPair::A, wabas: Wabas::Only(vec!["W1".into()]) }],
+            ..Changes::default()
+        };
+        runtime.block_on(store.commit(slice, 11)).expect("first slice");
+        let keys = [("W1", "a"), ("W2", "b")];
+        let indexed = runtime.block_on(store.events_by_key(&keys)).expect("read");
+        assert_eq!(indexed.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>(), ["W1"], "only W1 moved");
+        assert_eq!(staged_rows(&path), 4, "the pair keeps every row until it is emptied");
+        let update = Changes {
+            updated_events: vec![on("W1", event("a", "{\"r\":2}", 2))],
+            entries: vec![entry_on("W1", entry(2, "a", None))],
+            ..Changes::default()
+        };
+        runtime.block_on(store.commit(update, 12)).expect("update");
+        drop(store);
+
+        let store = runtime.block_on(Store::open(&url)).expect("reopen");
+        assert_eq!(staged_rows(&path), 0, "the reopen emptied the staging tables");
+        let events = runtime.block_on(store.events_by_key(&keys)).expect("read");
+        let by_key: BTreeMap<(&str, &str), (&str, i64)> =
+            events.iter().map(|(w, e)| ((w.as_str(), e.id.as_str()), (e.result.as_str(), e.entry_seq))).collect();
+        assert_eq!(
+            by_key,
+            BTreeMap::from([(("W1", "a"), ("{\"r\":2}", 2)), (("W2", "b"), ("{\"r\":1}", 1))]),
+            "W1 keeps its update, W2 is indexed"
+        );
+        assert_eq!(runtime.block_on(store.entries_by_seq("W1", &[1, 2])).expect("entries").len(), 2);
+        assert_eq!(runtime.block_on(store.entries_by_seq("W2", &[1])).expect("entries").len(), 1);
+
+        // The other pair, moved whole at run time.
+        let staged = Changes {
+            new_events: vec![on("W3", event("c", "{}", 1))],
+            entries: vec![entry_on("W3", entry(1, "c", Some("0.03")))],
+            staged: Some(StagingPair::B),
+            ..Changes::default()
+        };
+        runtime.block_on(store.commit(staged, 13)).expect("staged in B");
+        assert_eq!(staged_rows(&path), 2);
+        runtime.block_on(store.move_staged(vec![Move::rest(StagingPair::B, vec![])])).expect("move");
+        assert_eq!(staged_rows(&path), 0);
+        assert_eq!(runtime.block_on(store.events_by_key(&[("W3", "c")])).expect("read").len(), 1);
+        assert_eq!(runtime.block_on(store.entries_by_seq("W3", &[1])).expect("entries").len(), 1);
     }
 }

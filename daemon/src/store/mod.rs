@@ -3,10 +3,12 @@
 //!
 //! Only the committer writes (see [`crate::ledger`]); HTTP handlers read.
 
+mod checkpointer;
 pub(crate) mod direct;
 mod finance;
 mod numbers;
 mod rows;
+mod staging;
 mod write;
 
 use std::str::FromStr;
@@ -21,6 +23,7 @@ use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 pub use finance::{usage_of, StoredCard, Usage, UsageKey};
 pub use numbers::{NumberFilter, NumberRow, NUMBERS_CHANNEL};
 pub use rows::*;
+pub use staging::{Move, StagingPair, Wabas};
 pub use write::{Changes, ConflictRow, EventRow};
 
 /// Which server is behind the pool.
@@ -147,7 +150,7 @@ impl Store {
         let writer = Arc::new(tokio::sync::Mutex::new(writer_conn));
         let store = Self { pool, backend, writer, direct };
         // Rows a previous run staged are indexed before anything reads.
-        store.flush_staged().await.context("indexing the rows staged by the previous run")?;
+        store.recover_staged().await.context("indexing the rows staged by the previous run")?;
         Ok(store)
     }
 
@@ -158,17 +161,29 @@ impl Store {
         self.backend == Backend::Sqlite
     }
 
-    /// Moves every staged row into the indexed tables, in one transaction.
-    pub async fn flush_staged(&self) -> anyhow::Result<()> {
-        if !self.stages_small_groups() {
+    /// Moves staged rows into the indexed tables, in one transaction.
+    pub async fn move_staged(&self, moves: Vec<Move>) -> anyhow::Result<()> {
+        if !self.stages_small_groups() || moves.is_empty() {
             return Ok(());
         }
         if let Some(direct) = &self.direct {
-            return direct.lock().await.flush_staged();
+            return direct.lock().await.move_staged(&moves);
         }
         let mut writer = self.writer_conn().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-        write::flush_staged(&mut tx).await?;
+        write::move_staged(&mut tx, &moves).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Indexes every row a previous run left staged, in one transaction.
+    async fn recover_staged(&self) -> anyhow::Result<()> {
+        if !self.stages_small_groups() {
+            return Ok(());
+        }
+        let mut writer = self.writer_conn().await;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+        write::recover_staged(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -7,6 +7,7 @@ use sqlx::{Any, AssertSqlSafe};
 use std::collections::BTreeMap;
 
 use super::finance::{Usage, UsageKey};
+use super::staging::{Move, StagingPair};
 use super::{EntryRow, StatusRow, Store, CHUNK, ENTRY_COLUMNS};
 
 /// The columns of `events` and `events_recent`, in insert order.
@@ -63,12 +64,12 @@ pub struct Changes {
     pub usage: BTreeMap<UsageKey, Usage>,
     /// A re-rating job that ran: (job id, request JSON, report JSON).
     pub rerate_job: Option<(String, String, String)>,
-    /// Append the new events and entries to the unindexed staging tables
-    /// (see [`Store::stages_small_groups`]) instead of the indexed ones.
-    pub staged: bool,
-    /// Move every staged row into the indexed tables first, in the same
+    /// Append the new events and entries to this pair of unindexed staging
+    /// tables (see [`Store::stages_small_groups`]) instead of the indexed ones.
+    pub staged: Option<StagingPair>,
+    /// Staged rows to move into the indexed tables first, in the same
     /// transaction (before updating events, which may still be staged).
-    pub flush_first: bool,
+    pub moves: Vec<Move>,
 }
 
 impl Changes {
@@ -80,7 +81,7 @@ impl Changes {
             && self.conflicts.is_empty()
             && self.plugin_sets.is_empty()
             && self.rerate_job.is_none()
-            && !self.flush_first
+            && self.moves.is_empty()
     }
 }
 
@@ -107,14 +108,13 @@ impl Store {
             usage,
             rerate_job,
             staged,
-            flush_first,
+            moves,
         } = changes;
-        let staged = staged && self.stages_small_groups();
-        if flush_first && self.stages_small_groups() {
-            flush_staged(&mut tx).await?;
+        let staged = staged.filter(|_| self.stages_small_groups());
+        if self.stages_small_groups() {
+            move_staged(&mut tx, &moves).await?;
         }
-        let (events_table, ledger_table) =
-            if staged { ("events_recent", "ledger_recent") } else { ("events", "ledger") };
+        let (events_table, ledger_table) = staged.map_or(("events", "ledger"), StagingPair::tables);
         for (key, plugins) in plugin_sets {
             sqlx::query(INSERT_PLUGIN_SET).bind(key).bind(plugins).execute(&mut *tx).await?;
         }
@@ -204,23 +204,27 @@ impl Store {
     }
 }
 
-/// Moves the staged rows into the indexed tables, grouped by WABA so each
-/// index takes them as runs, and empties the staging tables.
-pub(super) async fn flush_staged(tx: &mut sqlx::Transaction<'_, Any>) -> sqlx::Result<()> {
-    for sql in staged_flush_statements() {
-        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+/// Moves staged rows into the indexed tables (see [`Move`]).
+pub(super) async fn move_staged(tx: &mut sqlx::Transaction<'_, Any>, moves: &[Move]) -> sqlx::Result<()> {
+    for m in moves {
+        let sql = m.sql();
+        for insert in sql.inserts {
+            sqlx::query(AssertSqlSafe(insert)).bind(sql.wabas.clone()).execute(&mut **tx).await?;
+        }
+        for delete in sql.empties.into_iter().flatten() {
+            sqlx::query(AssertSqlSafe(delete)).execute(&mut **tx).await?;
+        }
     }
     Ok(())
 }
 
-/// What moves the staged rows into the indexed tables, in order.
-pub(super) fn staged_flush_statements() -> [String; 4] {
-    [
-        format!("INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_recent ORDER BY waba, id"),
-        "DELETE FROM events_recent".to_owned(),
-        format!("INSERT INTO ledger ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} FROM ledger_recent ORDER BY waba, seq"),
-        "DELETE FROM ledger_recent".to_owned(),
-    ]
+/// Indexes every row a previous run left staged (see
+/// [`super::staging::recovery_statements`]).
+pub(super) async fn recover_staged(tx: &mut sqlx::Transaction<'_, Any>) -> sqlx::Result<()> {
+    for sql in super::staging::recovery_statements() {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 fn bind_entry(q: Query<'static, Any, AnyArguments>, e: EntryRow) -> Query<'static, Any, AnyArguments> {
