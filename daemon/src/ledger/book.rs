@@ -19,6 +19,14 @@ pub const DAILY_CHECKPOINTS: usize = 8;
 /// late (concurrent requests racing) re-rates only the last few events.
 pub const RECENT_CHECKPOINTS: usize = 4;
 
+/// Entries (see [`state_entries`]) the recent checkpoints of one WABA hold
+/// together, about. Each checkpoint is a whole copy of the WABA's state, so
+/// a WABA with many users keeps fewer of them, down to one: 64 WABAs of
+/// 5,000 users each held 270-290 MB with four, 183 MB with one
+/// (BENCHMARKS.md). A message later than the last recent checkpoint
+/// re-rates from a daily one.
+pub const RECENT_ENTRIES: usize = 8_192;
+
 /// Events between recent checkpoints, at least; more for WABAs whose state
 /// is large, so cloning it stays a small share of the rating work.
 pub const CHECKPOINT_EVERY: usize = 1024;
@@ -49,6 +57,16 @@ pub struct Book {
     pub since_checkpoint: usize,
 }
 
+/// How big a WABA's state is: its users' identifiers and open windows.
+fn state_entries(state: &WabaState) -> usize {
+    state.identities.len() + state.windows.len()
+}
+
+/// How many recent checkpoints a WABA whose state holds `entries` keeps.
+fn recent_checkpoints_for(entries: usize) -> usize {
+    (RECENT_ENTRIES / entries.max(1)).clamp(1, RECENT_CHECKPOINTS)
+}
+
 impl Book {
     pub fn new(next_seq: i64, high_water: Option<OrderKey>) -> Self {
         // A WABA with nothing stored starts from the empty state: warm.
@@ -73,7 +91,7 @@ impl Book {
         let dailies = self.checkpoints.iter().filter(|c| c.daily).count();
         let mut drop_dailies = dailies.saturating_sub(DAILY_CHECKPOINTS);
         let recents = self.checkpoints.len() - dailies;
-        let mut drop_recents = recents.saturating_sub(RECENT_CHECKPOINTS);
+        let mut drop_recents = recents.saturating_sub(recent_checkpoints_for(state_entries(state)));
         self.checkpoints.retain(|c| {
             let drop = if c.daily { &mut drop_dailies } else { &mut drop_recents };
             if *drop > 0 {
@@ -87,7 +105,7 @@ impl Book {
 
     /// Whether enough events passed to take a recent checkpoint.
     pub fn checkpoint_due(&self, state: Option<&WabaState>) -> bool {
-        let size = state.map_or(0, |s| s.windows.len());
+        let size = state.map_or(0, state_entries);
         self.since_checkpoint >= CHECKPOINT_EVERY.max(size / 2)
     }
 
@@ -175,6 +193,15 @@ mod tests {
         let (_, exact) = rebuild_from(1_772_341_200_000, Tz::America__Mexico_City);
         assert_eq!(exact, 1_769_925_600_000);
         assert_eq!(day_start(1_773_136_800_000), 1_773_100_800_000);
+    }
+
+    #[test]
+    fn wabas_with_many_users_keep_fewer_recent_checkpoints() {
+        assert_eq!(recent_checkpoints_for(0), RECENT_CHECKPOINTS);
+        assert_eq!(recent_checkpoints_for(RECENT_ENTRIES / RECENT_CHECKPOINTS), RECENT_CHECKPOINTS);
+        assert_eq!(recent_checkpoints_for(RECENT_ENTRIES / 2), 2);
+        assert_eq!(recent_checkpoints_for(5_000), 1);
+        assert_eq!(recent_checkpoints_for(1_000_000), 1, "never none");
     }
 
     #[test]

@@ -36,6 +36,15 @@ pub struct Resolved {
 }
 
 impl IdentityDirectory {
+    /// How many identifiers (phone numbers and BSUIDs) it knows.
+    pub fn len(&self) -> usize {
+        self.phones.len() + self.bsuids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.phones.is_empty() && self.bsuids.is_empty()
+    }
+
     /// Whether [`IdentityDirectory::resolve`] would learn or merge anything.
     pub fn would_change(&self, user: &UserRef) -> bool {
         let by_phone = user.phone.as_ref().map(|p| self.phones.get(p).copied());
