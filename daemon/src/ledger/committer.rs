@@ -440,9 +440,8 @@ impl Committer {
             // With a commit under way, read beside it, and lay what it
             // writes over what is read.
             let via = if self.inflight.is_some() { Via::Pool } else { Via::Writer };
-            let events = self.block_on(self.store.events_by_key_via(&keys, via)).map_err(store_error)?;
+            let (events, rows) = self.block_on(self.store.keyed_rows(&keys, via)).map_err(store_error)?;
             stored.extend(events.into_iter().map(|(waba, e)| ((waba, e.id.clone()), e)));
-            let rows = self.block_on(self.store.statuses_by_key(&keys, via)).map_err(store_error)?;
             status_rows.extend(rows.into_iter().map(|(waba, r)| ((waba, r.id.clone()), r)));
             // Staged rows, then the commit in flight (newer still).
             self.staging.lay_over(&keys, &mut stored, &mut status_rows);

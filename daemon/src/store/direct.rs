@@ -298,6 +298,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
         let store = runtime.block_on(Store::open(&url)).expect("store");
         assert!(store.direct.is_some(), "a SQLite file commits through rusqlite");
+        assert!(store.reader.is_some(), "and the committer reads through rusqlite");
 
         let staged = Changes {
             new_events: vec![event("m1", "{\"r\":1}", 1)],
@@ -346,6 +347,15 @@ mod tests {
         assert_eq!(entries.iter().find(|e| e.seq == 3).map(|e| e.amount.clone()), Some(None));
         let statuses = runtime.block_on(store.statuses_by_key(&[("W1", "m1")], Via::Pool)).expect("statuses");
         assert_eq!(statuses, vec![("W1".to_owned(), status)]);
+        // The committer's own reads (rusqlite) see the same rows as sqlx's.
+        let keys = [("W1", "m1"), ("W1", "m2"), ("W1", "absent"), ("W2", "m1")];
+        for via in [Via::Writer, Via::Pool] {
+            let (direct_events, direct_statuses) = runtime.block_on(store.keyed_rows(&keys, via)).expect("keyed");
+            let mut through_sqlx = runtime.block_on(store.events_by_key_via(&keys, via)).expect("events");
+            through_sqlx.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+            assert_eq!(direct_events, through_sqlx);
+            assert_eq!(direct_statuses, statuses);
+        }
         assert_eq!(runtime.block_on(store.conflicts(Some("W1"), 10)).expect("conflicts").len(), 1);
         assert_eq!(
             runtime.block_on(store.rerate_job("job-1")).expect("job"),

@@ -5,6 +5,7 @@
 
 mod checkpointer;
 pub(crate) mod direct;
+mod direct_read;
 mod finance;
 mod numbers;
 mod rows;
@@ -20,6 +21,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::AnyConnection;
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 
+pub use direct_read::KeyedRows;
 pub use finance::{usage_of, StoredCard, Usage, UsageKey};
 pub use numbers::{NumberFilter, NumberRow, NUMBERS_CHANNEL};
 pub use rows::*;
@@ -60,6 +62,9 @@ pub struct Store {
     writer: Arc<tokio::sync::Mutex<AnyConnection>>,
     /// The committer's rusqlite connection on a SQLite file (see [`direct`]).
     direct: Option<Arc<tokio::sync::Mutex<direct::DirectWriter>>>,
+    /// The committer's rusqlite connection for its key lookups on a SQLite
+    /// file (see [`direct_read`]).
+    reader: Option<Arc<std::sync::Mutex<direct_read::DirectReader>>>,
 }
 
 /// The connection a read goes through.
@@ -137,9 +142,9 @@ impl Store {
             Backend::Postgres => pool.acquire().await?.detach(),
             Backend::Sqlite => pool.acquire().await?.detach(),
         };
-        let direct = match backend {
-            Backend::Sqlite if writer => direct_writer(&url)?,
-            _ => None,
+        let (direct, reader) = match backend {
+            Backend::Sqlite if writer => direct_connections(&url)?.unzip(),
+            _ => (None, None),
         };
         let mut writer_conn = writer_conn;
         if direct.is_some() {
@@ -148,7 +153,7 @@ impl Store {
             writer_conn.execute("PRAGMA cache_size = -4096").await?;
         }
         let writer = Arc::new(tokio::sync::Mutex::new(writer_conn));
-        let store = Self { pool, backend, writer, direct };
+        let store = Self { pool, backend, writer, direct, reader };
         // Rows a previous run staged are indexed before anything reads.
         store.recover_staged().await.context("indexing the rows staged by the previous run")?;
         Ok(store)
@@ -270,6 +275,24 @@ impl Store {
     /// The stored events among (WABA, id) pairs, as (WABA, event).
     pub async fn events_by_key(&self, keys: &[(&str, &str)]) -> anyhow::Result<Vec<(String, StoredEvent)>> {
         self.events_by_key_via(keys, Via::Writer).await
+    }
+
+    /// The stored events and status rows among (WABA, id) pairs, read on
+    /// the connection `via` names. On a SQLite file the committer reads
+    /// them on its own connection, on the calling thread (the committer's),
+    /// both tables as of one commit.
+    pub async fn keyed_rows(&self, keys: &[(&str, &str)], via: Via) -> anyhow::Result<KeyedRows> {
+        if let Some(reader) = &self.reader {
+            if let (Via::Writer, Some(direct)) = (via, &self.direct) {
+                // As on the committer's own connection: after the commit under way.
+                drop(direct.lock().await);
+            }
+            let mut reader = reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            return Ok(reader.by_key(keys)?);
+        }
+        let events = self.events_by_key_via(keys, via).await?;
+        let statuses = self.statuses_by_key(keys, via).await?;
+        Ok((events, statuses))
     }
 
     /// [`Store::events_by_key`], read on the connection `via` names.
@@ -530,7 +553,12 @@ pub struct ConflictRecord {
 
 /// The committer's own rusqlite connection on a SQLite ledger file; none
 /// for an in-memory database, which another connection could not open.
-fn direct_writer(url: &str) -> anyhow::Result<Option<Arc<tokio::sync::Mutex<direct::DirectWriter>>>> {
+/// The committer's rusqlite connections (commits, key lookups) on a SQLite
+/// file; none for an in-memory database, which they could not share.
+type DirectConnections =
+    (Arc<tokio::sync::Mutex<direct::DirectWriter>>, Arc<std::sync::Mutex<direct_read::DirectReader>>);
+
+fn direct_connections(url: &str) -> anyhow::Result<Option<DirectConnections>> {
     if url.contains(":memory:") || url.contains("mode=memory") {
         return Ok(None);
     }
@@ -538,7 +566,9 @@ fn direct_writer(url: &str) -> anyhow::Result<Option<Arc<tokio::sync::Mutex<dire
     let path = options.get_filename();
     let writer =
         direct::DirectWriter::open(path).with_context(|| format!("opening {} for the committer", path.display()))?;
-    Ok(Some(Arc::new(tokio::sync::Mutex::new(writer))))
+    let reader = direct_read::DirectReader::open(path)
+        .with_context(|| format!("opening {} for the committer's reads", path.display()))?;
+    Ok(Some((Arc::new(tokio::sync::Mutex::new(writer)), Arc::new(std::sync::Mutex::new(reader)))))
 }
 
 /// Takes the schema's writer lock (a session-level advisory lock) on a

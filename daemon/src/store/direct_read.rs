@@ -1,0 +1,89 @@
+//! The committer's key lookups on a SQLite file, without a driver thread.
+//!
+//! Before it rates a group, the committer reads what the ledger holds about
+//! every (WABA, id) in it: the stored events and the status rows. Through
+//! sqlx each read is a round trip to the connection's worker thread, and a
+//! statement text per key count. Here the committer reads on the calling
+//! thread, on a connection of its own, through two statements prepared once,
+//! in one read transaction: both tables as of one commit.
+//!
+//! Like the pool's connections, it sees only what is committed: it never
+//! waits for a commit under way (the caller lays that commit's rows over
+//! what it reads, or waits for it first).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use super::{StatusRow, StoredEvent, STATUS_COLUMNS};
+
+/// The committer's own SQLite connection for reads.
+pub(crate) struct DirectReader {
+    conn: Connection,
+}
+
+/// What the ledger holds about a set of keys, as (WABA, row).
+pub type KeyedRows = (Vec<(String, StoredEvent)>, Vec<(String, StatusRow)>);
+
+impl DirectReader {
+    /// Opens the (migrated) ledger file for reads only.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.pragma_update(None, "cache_size", -8192)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Self { conn })
+    }
+
+    /// The stored events and status rows among (WABA, id) pairs.
+    pub fn by_key(&mut self, keys: &[(&str, &str)]) -> rusqlite::Result<KeyedRows> {
+        let tx = self.conn.transaction()?;
+        let events = rows_by_key(&tx, "id, at_ms, source, body, result, entry_seq", "events", keys, event)?;
+        let statuses = rows_by_key(&tx, STATUS_COLUMNS, "statuses", keys, status)?;
+        tx.commit()?;
+        Ok((events, statuses))
+    }
+}
+
+/// One primary-key probe per key.
+fn rows_by_key<T>(
+    conn: &Connection,
+    columns: &str,
+    table: &str,
+    keys: &[(&str, &str)],
+    from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<(String, T)>> {
+    let mut select = conn.prepare_cached(&format!("SELECT {columns} FROM {table} WHERE waba = ?1 AND id = ?2"))?;
+    let mut out = Vec::new();
+    for &(waba, id) in keys {
+        if let Some(row) = select.query_row([waba, id], from_row).optional()? {
+            out.push((waba.to_owned(), row));
+        }
+    }
+    Ok(out)
+}
+
+fn event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        id: r.get("id")?,
+        at_ms: r.get("at_ms")?,
+        source: r.get("source")?,
+        body: r.get("body")?,
+        result: r.get("result")?,
+        entry_seq: r.get("entry_seq")?,
+    })
+}
+
+fn status(r: &Row<'_>) -> rusqlite::Result<StatusRow> {
+    Ok(StatusRow {
+        id: r.get("id")?,
+        business_number: r.get("business_number")?,
+        recipient: r.get("recipient")?,
+        recipient_id: r.get("recipient_id")?,
+        status: r.get("status")?,
+        status_at_ms: r.get("status_at_ms")?,
+        first_at_ms: r.get("first_at_ms")?,
+        pricing: r.get("pricing")?,
+        pricing_rank: r.get("pricing_rank")?,
+    })
+}
