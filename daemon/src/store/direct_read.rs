@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::{StatusRow, StoredEvent, STATUS_COLUMNS};
+use super::{StatusRow, StoredEvent, STATUS_COLUMNS, STORED_EVENT_COLUMNS};
 
 /// The committer's own SQLite connection for reads.
 pub(crate) struct DirectReader {
@@ -38,7 +38,7 @@ impl DirectReader {
     /// The stored events and status rows among (WABA, id) pairs.
     pub fn by_key(&mut self, keys: &[(&str, &str)]) -> rusqlite::Result<KeyedRows> {
         let tx = self.conn.transaction()?;
-        let events = rows_by_key(&tx, "id, at_ms, source, body, result, entry_seq", "events", keys, event)?;
+        let events = rows_by_key(&tx, STORED_EVENT_COLUMNS, "events", keys, event)?;
         let statuses = rows_by_key(&tx, STATUS_COLUMNS, "statuses", keys, status)?;
         tx.commit()?;
         Ok((events, statuses))

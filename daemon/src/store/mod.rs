@@ -235,8 +235,7 @@ impl Store {
     /// The stored events of a WABA among `ids`.
     pub async fn events_by_id(&self, waba: &str, ids: &[&str]) -> anyhow::Result<Vec<StoredEvent>> {
         let ids = ids.iter().map(|id| (*id).to_owned()).collect();
-        self.rows_in("id, at_ms, source, body, result, entry_seq", "events", "id", waba, ids, StoredEvent::from_row)
-            .await
+        self.rows_in(STORED_EVENT_COLUMNS, "events", "id", waba, ids, StoredEvent::from_row).await
     }
 
     /// Rows of one WABA whose `column` is among `values`, in chunks.
@@ -301,7 +300,7 @@ impl Store {
         keys: &[(&str, &str)],
         via: Via,
     ) -> anyhow::Result<Vec<(String, StoredEvent)>> {
-        self.rows_by_key("id, at_ms, source, body, result, entry_seq", "events", keys, StoredEvent::from_row, via).await
+        self.rows_by_key(STORED_EVENT_COLUMNS, "events", keys, StoredEvent::from_row, via).await
     }
 
     /// The status rows among (WABA, id) pairs, as (WABA, row).

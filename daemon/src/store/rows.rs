@@ -4,6 +4,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// The columns [`StoredEvent::from_row`] reads.
+pub const STORED_EVENT_COLUMNS: &str = "id, at_ms, source, body, result, entry_seq";
+
 /// One accepted message, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
