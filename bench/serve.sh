@@ -49,9 +49,10 @@ stored() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total/ 
 reversals() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total.*reversal/ { n += $2 } END { printf "%d", n }'; }
 
 scenario_batch() {
-  echo "== POST /v1/rate, batches of 1,000 events, stored in SQLite (4 connections, 4 WABAs)"
+  local c=${BATCH_CONNECTIONS:-4}
+  echo "== POST /v1/rate, batches of 1,000 events, stored in SQLite ($c connections, $c WABAs)"
   start_daemon
-  wrk -t4 -c4 -d"$DURATION" --timeout 10s -s bench/rate_batch.lua "http://$ADDR" | tee "$WORK/wrk.txt"
+  wrk -t"$c" -c"$c" -d"$DURATION" --timeout 10s -s bench/rate_batch.lua "http://$ADDR" | tee "$WORK/wrk.txt"
   awk '/Requests\/sec/ { printf "=> %.0f events/s\n", $2 * 1000 }' "$WORK/wrk.txt"
   echo "entries written: $(stored); RSS $(rss_mb) MB"
   stop_daemon
