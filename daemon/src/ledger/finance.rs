@@ -367,7 +367,7 @@ impl Committer {
         jobs.advance(&req.job_id, Phase::Writing, total, total);
         changes.usage = self.usage_of(&changes.entries);
         changes.rerate_job = Some((req.job_id.clone(), request_text, report.to_string()));
-        if let Err(e) = self.block_on(self.store.commit(changes, now_ms)) {
+        if let Err(e) = self.block_on(self.store.commit(&changes, now_ms)) {
             self.forget([waba]);
             return Err(LedgerError::Store(store_error(e).message()));
         }

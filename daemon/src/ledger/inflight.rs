@@ -17,6 +17,7 @@
 //! flight, for the next groups' repeat checks.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::task::JoinHandle;
@@ -41,28 +42,27 @@ pub(super) struct Prepared {
 
 /// Rows the indexed tables may not show yet, by (WABA, id): those of a
 /// commit in flight, or those staged in the unindexed tables.
+///
+/// It holds the groups' own rows (shared with the commit thread while a
+/// commit is under way) and, by key, where in them each row is: a row is
+/// copied only when a later group asks for its key.
 #[derive(Default)]
 pub(super) struct Overlay {
-    events: HashMap<(String, String), StoredEvent>,
-    statuses: HashMap<(String, String), StatusRow>,
+    /// The groups whose rows it holds.
+    groups: Vec<Arc<Changes>>,
+    /// Each key's newest event: (group, index in its new then updated events).
+    events: HashMap<(String, String), (usize, usize)>,
+    /// Each key's newest status row: (group, index in its statuses).
+    statuses: HashMap<(String, String), (usize, usize)>,
 }
 
 impl Overlay {
-    pub(super) fn of(changes: &Changes) -> Self {
-        let mut events = HashMap::with_capacity(changes.new_events.len() + changes.updated_events.len());
-        for e in changes.new_events.iter().chain(&changes.updated_events) {
-            let stored = StoredEvent {
-                id: e.id.clone(),
-                at_ms: e.at_ms,
-                source: e.source.clone(),
-                body: e.body.clone(),
-                result: e.result.clone(),
-                entry_seq: e.entry_seq,
-            };
-            events.insert((e.waba.clone(), e.id.clone()), stored);
-        }
-        let statuses = changes.statuses.iter().map(|(waba, s)| ((waba.clone(), s.id.clone()), s.clone())).collect();
-        Self { events, statuses }
+    pub(super) fn of(changes: &Arc<Changes>) -> Self {
+        let rows = changes.new_events.iter().chain(&changes.updated_events);
+        let events = rows.enumerate().map(|(i, e)| ((e.waba.clone(), e.id.clone()), (0, i))).collect();
+        let statuses =
+            changes.statuses.iter().enumerate().map(|(i, (waba, s))| ((waba.clone(), s.id.clone()), (0, i))).collect();
+        Self { groups: vec![Arc::clone(changes)], events, statuses }
     }
 
     /// What of a staged commit's rows went to the staging tables: its new
@@ -89,8 +89,10 @@ impl Overlay {
 
     /// Takes in `newer`'s rows, which replace its own under the same key.
     pub fn absorb(&mut self, newer: Overlay) {
-        self.events.extend(newer.events);
-        self.statuses.extend(newer.statuses);
+        let base = self.groups.len();
+        self.groups.extend(newer.groups);
+        self.events.extend(newer.events.into_iter().map(|(k, (g, i))| (k, (base + g, i))));
+        self.statuses.extend(newer.statuses.into_iter().map(|(k, (g, i))| (k, (base + g, i))));
     }
 
     /// Puts what it holds for `keys` over what the store returned.
@@ -102,11 +104,22 @@ impl Overlay {
     ) {
         for &(waba, id) in keys {
             let key = (waba.to_owned(), id.to_owned());
-            if let Some(e) = self.events.get(&key) {
-                stored.insert(key.clone(), e.clone());
+            if let Some(&(g, i)) = self.events.get(&key) {
+                let changes = &self.groups[g];
+                let new = changes.new_events.len();
+                let e = if i < new { &changes.new_events[i] } else { &changes.updated_events[i - new] };
+                let event = StoredEvent {
+                    id: e.id.clone(),
+                    at_ms: e.at_ms,
+                    source: e.source.clone(),
+                    body: e.body.clone(),
+                    result: e.result.clone(),
+                    entry_seq: e.entry_seq,
+                };
+                stored.insert(key.clone(), event);
             }
-            if let Some(s) = self.statuses.get(&key) {
-                statuses.insert(key, s.clone());
+            if let Some(&(g, i)) = self.statuses.get(&key) {
+                statuses.insert(key, self.groups[g].statuses[i].1.clone());
             }
         }
     }
@@ -122,6 +135,9 @@ pub(super) struct InFlight {
     pub overlay: Overlay,
     /// What it does to the staging tables, until recorded once it landed.
     staging: Option<StagingPlan>,
+    /// Its rows, kept until it settles, so that the committer's thread,
+    /// which allocated them, frees them (see `Store::commit`).
+    rows: Option<Arc<Changes>>,
 }
 
 impl Committer {
@@ -141,13 +157,15 @@ impl Committer {
                 self.rater.keep(&coexist_engine::event::WabaId(waba));
             }
         }
+        let changes = Arc::new(changes);
         let overlay =
             if self.pipelined || changes.staged.is_some() { Overlay::of(&changes) } else { Overlay::default() };
         let counts = metrics::RatedCounts::of(&changes.entries);
         self.plugin_set_stored = true;
         let store = self.store.clone();
+        let rows = Arc::clone(&changes);
         let task = self.writes.spawn(async move {
-            match store.commit(changes, now_ms).await {
+            match store.commit(&changes, now_ms).await {
                 Ok(()) => {
                     metrics::commit_latency(started.elapsed());
                     counts.record();
@@ -166,7 +184,7 @@ impl Committer {
                 }
             }
         });
-        self.inflight = Some(InFlight { task, landed: None, touched, overlay, staging });
+        self.inflight = Some(InFlight { task, landed: None, touched, overlay, staging, rows: Some(rows) });
         if !self.pipelined {
             self.settle();
         }
@@ -200,6 +218,7 @@ impl Committer {
         }
         let landed = self.block_on(&mut inflight.task).unwrap_or(false);
         inflight.landed = Some(landed);
+        inflight.rows = None;
         landed
     }
 

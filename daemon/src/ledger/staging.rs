@@ -228,7 +228,7 @@ mod tests {
     /// Plans `changes` and records it as landed.
     fn commit(staging: &mut Staging, mut changes: Changes, wabas: usize) -> Changes {
         let plan = staging.plan(&mut changes, wabas);
-        let overlay = Overlay::of(&changes);
+        let overlay = Overlay::of(&std::sync::Arc::new(changes.clone()));
         staging.landed(plan, overlay);
         changes
     }

@@ -52,7 +52,9 @@ impl DirectWriter {
     }
 
     /// Writes a group in one transaction; returns once it is durable.
-    pub fn commit(&mut self, changes: Changes, now_ms: i64) -> anyhow::Result<()> {
+    /// Writes a group in one transaction, durably, reading the rows in
+    /// place (see `Store::commit`).
+    pub fn commit(&mut self, changes: &Changes, now_ms: i64) -> anyhow::Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Changes {
             new_events,
@@ -66,8 +68,8 @@ impl DirectWriter {
             staged,
             moves,
         } = changes;
-        move_staged(&tx, &moves)?;
-        let (events_table, ledger_table) = staged.map_or(("events", "ledger"), StagingPair::tables);
+        move_staged(&tx, moves)?;
+        let (events_table, ledger_table) = (*staged).map_or(("events", "ledger"), StagingPair::tables);
         for (key, plugins) in plugin_sets {
             tx.prepare_cached(&numbered(INSERT_PLUGIN_SET))?.execute(params![key, plugins])?;
         }
@@ -118,7 +120,7 @@ impl DirectWriter {
                 insert.execute(params![c.waba, c.id, now_ms, c.stored_body, c.offered_body])?;
             }
         }
-        apply_usage(&tx, usage)?;
+        apply_usage(&tx, usage.clone())?;
         if let Some((job_id, request, report)) = rerate_job {
             tx.prepare_cached(&numbered(INSERT_RERATE_JOB))?.execute(params![job_id, request, report, now_ms])?;
         }
@@ -156,7 +158,7 @@ fn move_staged(tx: &Transaction<'_>, moves: &[Move]) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn insert_entry(insert: &mut rusqlite::CachedStatement<'_>, e: EntryRow) -> rusqlite::Result<usize> {
+fn insert_entry(insert: &mut rusqlite::CachedStatement<'_>, e: &EntryRow) -> rusqlite::Result<usize> {
     insert.execute(params![
         e.waba,
         e.seq,
@@ -308,7 +310,7 @@ mod tests {
             staged: Some(StagingPair::A),
             ..Changes::default()
         };
-        runtime.block_on(store.commit(staged, 10)).expect("staged commit");
+        runtime.block_on(store.commit(&staged, 10)).expect("staged commit");
         let status = StatusRow {
             id: "m1".into(),
             business_number: "+6221555000".into(),
@@ -336,7 +338,7 @@ mod tests {
             moves: vec![Move::rest(StagingPair::A, vec![])],
             ..Changes::default()
         };
-        runtime.block_on(store.commit(indexed, 20)).expect("indexed commit");
+        runtime.block_on(store.commit(&indexed, 20)).expect("indexed commit");
 
         let events = runtime.block_on(store.events_by_key_via(&[("W1", "m1"), ("W1", "m2")], Via::Pool)).expect("read");
         let by_id: BTreeMap<&str, (&str, i64)> =
@@ -400,12 +402,12 @@ mod tests {
             staged: Some(StagingPair::A),
             ..Changes::default()
         };
-        runtime.block_on(store.commit(staged, 10)).expect("staged commit");
+        runtime.block_on(store.commit(&staged, 10)).expect("staged commit");
         let slice = Changes {
             moves: vec![Move { pair: StagingPair::A, wabas: Wabas::Only(vec!["W1".into()]) }],
             ..Changes::default()
         };
-        runtime.block_on(store.commit(slice, 11)).expect("first slice");
+        runtime.block_on(store.commit(&slice, 11)).expect("first slice");
         let keys = [("W1", "a"), ("W2", "b")];
         let indexed = runtime.block_on(store.events_by_key(&keys)).expect("read");
         assert_eq!(indexed.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>(), ["W1"], "only W1 moved");
@@ -415,7 +417,7 @@ mod tests {
             entries: vec![entry_on("W1", entry(2, "a", None))],
             ..Changes::default()
         };
-        runtime.block_on(store.commit(update, 12)).expect("update");
+        runtime.block_on(store.commit(&update, 12)).expect("update");
         drop(store);
 
         let store = runtime.block_on(Store::open(&url)).expect("reopen");
@@ -438,7 +440,7 @@ mod tests {
             staged: Some(StagingPair::B),
             ..Changes::default()
         };
-        runtime.block_on(store.commit(staged, 13)).expect("staged in B");
+        runtime.block_on(store.commit(&staged, 13)).expect("staged in B");
         assert_eq!(staged_rows(&path), 2);
         runtime.block_on(store.move_staged(vec![Move::rest(StagingPair::B, vec![])])).expect("move");
         assert_eq!(staged_rows(&path), 0);

@@ -52,7 +52,7 @@ pub struct ConflictRow {
 }
 
 /// Everything one group writes, atomically.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Changes {
     pub new_events: Vec<EventRow>,
     pub updated_events: Vec<EventRow>,
@@ -87,7 +87,13 @@ impl Changes {
 
 impl Store {
     /// Writes a group in one transaction; returns once it is durable.
-    pub async fn commit(&self, changes: Changes, now_ms: i64) -> anyhow::Result<()> {
+    ///
+    /// It reads the rows in place. The committer shares them with the
+    /// commit thread while the commit is under way (`Arc<Changes>`), for its
+    /// next group's repeat checks, and frees them on its own thread, which
+    /// allocated them: freed here, each string is a cross-thread free, which
+    /// the allocator settles later, at more cost.
+    pub async fn commit(&self, changes: &Changes, now_ms: i64) -> anyhow::Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -96,6 +102,13 @@ impl Store {
             // committer's threads call this, never the HTTP runtime's.
             return direct.lock().await.commit(changes, now_ms);
         }
+        // Through the pool, each row is bound by value: a copy, which is
+        // little beside a round trip per statement.
+        self.commit_pooled(changes.clone(), now_ms).await
+    }
+
+    /// A commit through the pool (PostgreSQL).
+    async fn commit_pooled(&self, changes: Changes, now_ms: i64) -> anyhow::Result<()> {
         let mut writer = self.writer_conn().await;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         let Changes {
