@@ -8,6 +8,8 @@
 # prints wrk's report. Set DURATION (default 30s) and RSS_EVENTS (default
 # 10000000) to change the runs, and COEXIST_BIN to run another build of the
 # daemon (to compare two commits, alternating) instead of building this tree.
+# BATCH_CONNECTIONS (default 4) sets the batch scenario's connections, one
+# WABA each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COEXIST_BENCH_DIR="$PWD/bench"
