@@ -51,9 +51,8 @@ impl DirectWriter {
         Ok(Self { conn, _checkpoints: Checkpointer::start(path)? })
     }
 
-    /// Writes a group in one transaction; returns once it is durable.
-    /// Writes a group in one transaction, durably, reading the rows in
-    /// place (see `Store::commit`).
+    /// Writes a group in one transaction; returns once it is durable. It
+    /// reads the rows in place (see `Store::commit`).
     pub fn commit(&mut self, changes: &Changes, now_ms: i64) -> anyhow::Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Changes {
