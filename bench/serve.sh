@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Load benchmarks of `coexist serve` on loopback, with wrk (Debian's package).
 #
-#   bench/serve.sh [batch|single|dry|rss]...     (default: batch single dry)
+#   bench/serve.sh [batch|single|paced|dry|rss]...   (default: batch single paced dry)
 #
 # Each scenario starts the release daemon on a fresh SQLite file with 64 WABA
 # profiles, drives it with wrk and the Lua scripts beside this file, and
-# prints wrk's report. Set DURATION (default 30s) and RSS_EVENTS (default
-# 10000000) to change the runs, and COEXIST_BIN to run another build of the
-# daemon (to compare two commits, alternating) instead of building this tree.
-# BATCH_CONNECTIONS (default 4) sets the batch scenario's connections, one
-# WABA each.
+# prints wrk's report; `paced` drives it at a fixed rate instead, with
+# daemon/examples/paced_load.rs. Set DURATION (default 30s, in seconds) and
+# RSS_EVENTS (default 10000000) to change the runs, and COEXIST_BIN to run
+# another build of the daemon (to compare two commits, alternating) instead
+# of building this tree. BATCH_CONNECTIONS (default 4) sets the batch
+# scenario's connections, one WABA each; PACED_RATE (default 10000) the
+# paced scenario's requests per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COEXIST_BENCH_DIR="$PWD/bench"
 DURATION=${DURATION:-30s}
+case $DURATION in *[0-9]s) ;; *) echo "DURATION must be in seconds, as 30s" >&2; exit 2 ;; esac
 RSS_EVENTS=${RSS_EVENTS:-10000000}
 ADDR=127.0.0.1:18080
 
@@ -22,6 +25,10 @@ if [ -z "${COEXIST_BIN:-}" ]; then
   cargo build --release -p coexist >&2
 fi
 BIN=${COEXIST_BIN:-$PWD/target/release/coexist}
+if [ -z "${PACED_LOAD:-}" ]; then
+  cargo build --release -p coexist --example paced_load >&2
+  PACED_LOAD=$PWD/target/release/examples/paced_load
+fi
 WORK=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 "$BIN" generate --profiles --wabas 64 > "$WORK/wabas.toml"
@@ -76,6 +83,18 @@ scenario_single() {
   stop_daemon
 }
 
+scenario_paced() {
+  local rate=${PACED_RATE:-10000}
+  echo "== POST /v1/rate, one event per request, stored, offered at $rate requests/s (64 connections, 64 WABAs)"
+  start_daemon
+  # wrk above sends as fast as answers come, so its latencies are those of a
+  # saturated daemon. Here requests are due at a fixed rate, and latency
+  # counts from when each was due (see the example's doc comment).
+  "$PACED_LOAD" --url "http://$ADDR" --rate "$rate" --connections 64 --seconds "${DURATION%s}" | tee "$WORK/paced.txt"
+  echo "entries written: $(stored), of them reversals: $(reversals); RSS $(rss_mb) MB"
+  stop_daemon
+}
+
 scenario_dry() {
   echo "== POST /v1/rate?dry_run=true, one event per request (64 connections, 64 WABAs, 1 wrk thread)"
   start_daemon
@@ -105,6 +124,6 @@ scenario_rss() {
   stop_daemon
 }
 
-for s in "${@:-batch single dry}"; do
+for s in "${@:-batch single paced dry}"; do
   for one in $s; do "scenario_$one"; done
 done
