@@ -11,7 +11,8 @@
 # another build of the daemon (to compare two commits, alternating) instead
 # of building this tree. BATCH_CONNECTIONS (default 4) sets the batch
 # scenario's connections, one WABA each; PACED_RATE (default 10000) the
-# paced scenario's requests per second.
+# paced scenario's requests per second, and PACED_LOAD a load generator
+# already built (otherwise the scenario builds the example).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COEXIST_BENCH_DIR="$PWD/bench"
@@ -25,10 +26,6 @@ if [ -z "${COEXIST_BIN:-}" ]; then
   cargo build --release -p coexist >&2
 fi
 BIN=${COEXIST_BIN:-$PWD/target/release/coexist}
-if [ -z "${PACED_LOAD:-}" ]; then
-  cargo build --release -p coexist --example paced_load >&2
-  PACED_LOAD=$PWD/target/release/examples/paced_load
-fi
 WORK=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 "$BIN" generate --profiles --wabas 64 > "$WORK/wabas.toml"
@@ -84,13 +81,17 @@ scenario_single() {
 }
 
 scenario_paced() {
-  local rate=${PACED_RATE:-10000}
+  local rate=${PACED_RATE:-10000} load=${PACED_LOAD:-}
+  if [ -z "$load" ]; then
+    cargo build --release -p coexist --example paced_load >&2
+    load=$PWD/target/release/examples/paced_load
+  fi
   echo "== POST /v1/rate, one event per request, stored, offered at $rate requests/s (64 connections, 64 WABAs)"
   start_daemon
   # wrk above sends as fast as answers come, so its latencies are those of a
   # saturated daemon. Here requests are due at a fixed rate, and latency
   # counts from when each was due (see the example's doc comment).
-  "$PACED_LOAD" --url "http://$ADDR" --rate "$rate" --connections 64 --seconds "${DURATION%s}" | tee "$WORK/paced.txt"
+  "$load" --url "http://$ADDR" --rate "$rate" --connections 64 --seconds "${DURATION%s}" | tee "$WORK/paced.txt"
   echo "entries written: $(stored), of them reversals: $(reversals); RSS $(rss_mb) MB"
   stop_daemon
 }
