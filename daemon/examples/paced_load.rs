@@ -1,5 +1,6 @@
-//! An open-loop load generator for `POST /v1/rate`: single stored events at a
-//! fixed rate, with latency measured from when each request was due.
+//! An open-loop load generator for `POST /v1/rate`: single events (stored, or
+//! with `--dry-run` not) at a fixed rate, with latency measured from when
+//! each request was due.
 //!
 //!   cargo run --release -p coexist --example paced_load -- \
 //!       --url http://127.0.0.1:18080 --rate 10000 --connections 64 --seconds 15
@@ -91,10 +92,8 @@ fn event(run: &str, k: u32, n: u64) -> String {
     )
 }
 
-async fn drive(args: &Args, run: &str, k: u32, start: Instant) -> anyhow::Result<Seen> {
-    let url: hyper::Uri = args.url.parse().context("--url")?;
-    let authority = url.authority().context("--url has no host")?.to_string();
-    let stream = TcpStream::connect(&authority).await.with_context(|| format!("connecting to {authority}"))?;
+async fn drive(args: &Args, authority: &str, run: &str, k: u32, start: Instant) -> anyhow::Result<Seen> {
+    let stream = TcpStream::connect(authority).await.with_context(|| format!("connecting to {authority}"))?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
@@ -114,7 +113,7 @@ async fn drive(args: &Args, run: &str, k: u32, start: Instant) -> anyhow::Result
         let request = Request::builder()
             .method(Method::POST)
             .uri(path)
-            .header(HOST, &authority)
+            .header(HOST, authority)
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(event(run, k, u64::from(i) + 1))))?;
         let response = sender.send_request(request).await?;
@@ -159,12 +158,14 @@ fn main() -> anyhow::Result<()> {
     if args.rate == 0 || args.connections == 0 || args.seconds == 0 {
         bail!("--rate, --connections and --seconds must be above zero");
     }
+    let url: hyper::Uri = args.url.parse().context("--url")?;
+    let authority = url.authority().context("--url has no host")?.to_string();
     let run = args.run.clone().unwrap_or_else(|| chrono::Utc::now().timestamp().to_string());
     // One thread, like `wrk -t1`: the daemon shares the machine's cores.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let start = Instant::now() + Duration::from_millis(100);
     let seen: Vec<Seen> = runtime.block_on(async {
-        let tasks = (0..args.connections).map(|k| drive(&args, &run, k, start));
+        let tasks = (0..args.connections).map(|k| drive(&args, &authority, &run, k, start));
         futures_util::future::try_join_all(tasks).await
     })?;
     let counted_from = start + Duration::from_secs(args.warmup_seconds);
