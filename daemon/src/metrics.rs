@@ -28,6 +28,10 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     metrics::describe_counter!("coexist_conflicts_total", "Message ids reused with different content");
     metrics::describe_histogram!("coexist_commit_group_events", "Events per group commit");
     metrics::describe_histogram!("coexist_commit_duration_seconds", "Time to rate and durably write one group");
+    metrics::describe_counter!(
+        "coexist_commit_late_joins_total",
+        "Requests that joined a group while the commit before it was under way"
+    );
     metrics::describe_gauge!(
         "coexist_numbers_stale",
         "Coexistence numbers whose app was not opened within the keep-alive limit (counted at scrape)"
@@ -84,6 +88,10 @@ pub fn conflicts(n: usize) {
 
 pub fn group_size(events: usize) {
     metrics::histogram!("coexist_commit_group_events").record(events as f64);
+}
+
+pub fn late_joins(requests: usize) {
+    metrics::counter!("coexist_commit_late_joins_total").increment(requests as u64);
 }
 
 pub fn commit_latency(d: Duration) {

@@ -1,6 +1,6 @@
 //! The committer thread: group commit, classification, replies.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use coexist_engine::event::{to_canonical_json, Event, Source};
@@ -73,7 +73,7 @@ pub(super) struct Committer {
     plugins: Arc<PluginHost>,
     /// The plugin host's generation `rater` was last given.
     generation: u64,
-    config: CommitterConfig,
+    pub(super) config: CommitterConfig,
     /// What readers see of the rater's policies.
     pub(super) policies: super::SharedPolicies,
     /// Progress of re-rating jobs, for the readers.
@@ -89,6 +89,11 @@ pub(super) struct Committer {
     /// Whether a group's commit may still be under way when the next group
     /// is rated (the committer thread); otherwise each waits for its own.
     pub(super) pipelined: bool,
+    /// The queue of requests, while the committer thread runs.
+    pub(super) queue: Option<mpsc::Receiver<Job>>,
+    /// Requests taken from the queue but not yet into a group, in order:
+    /// they come before anything still queued.
+    pub(super) deferred: VecDeque<Job>,
 }
 
 /// The (key, JSON of name/version/digest) that ledger entries cite for a set.
@@ -161,6 +166,8 @@ impl Committer {
             inflight: None,
             staging: Default::default(),
             pipelined: false,
+            queue: None,
+            deferred: VecDeque::new(),
             store,
             rater,
             writes: super::writer::WriterThread::on(runtime.clone()),
@@ -174,18 +181,19 @@ impl Committer {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.blocking_recv() {
+    fn run(mut self, rx: mpsc::Receiver<Job>) {
+        self.queue = Some(rx);
+        while let Some(first) = self.next_job() {
             self.pick_up_reloaded_plugins();
             let mut size = first.submission.len();
             let mut jobs = vec![first];
             while size < self.config.max_group_events {
-                match rx.try_recv() {
-                    Ok(job) => {
+                match self.queued_job() {
+                    Some(job) => {
                         size += job.submission.len();
                         jobs.push(job);
                     }
-                    Err(_) => break,
+                    None => break,
                 }
             }
             metrics::group_size(size);
@@ -205,7 +213,7 @@ impl Committer {
                 self.quarantine(held);
             }
             if !write.is_empty() {
-                self.write_group(write);
+                self.write_jobs(write, true);
             }
             if !finance.is_empty() {
                 self.settle();
@@ -216,6 +224,16 @@ impl Committer {
             }
         }
         self.settle();
+    }
+
+    /// The next request: one taken earlier, or from the queue (waiting for one).
+    fn next_job(&mut self) -> Option<Job> {
+        self.deferred.pop_front().or_else(|| self.queue.as_mut()?.blocking_recv())
+    }
+
+    /// The next request if one is waiting.
+    fn queued_job(&mut self) -> Option<Job> {
+        self.deferred.pop_front().or_else(|| self.queue.as_mut()?.try_recv().ok())
     }
 
     /// Switches to the plugin host's current set if it was reloaded. Called
@@ -239,9 +257,22 @@ impl Committer {
     /// Writes a group. If messages cannot be rated, only the jobs that
     /// carry them fail: the others are written again without them.
     pub(super) fn write_group(&mut self, jobs: Vec<Job>) {
+        self.write_jobs(jobs, false);
+    }
+
+    /// [`Committer::write_group`]; with `take_late`, requests that arrive
+    /// while the commit before is under way may join the group (see
+    /// [`super::extend`]). Only for a group taken from the queue in order:
+    /// a group split off a failed one may have jobs of its WABAs held apart.
+    fn write_jobs(&mut self, mut jobs: Vec<Job>, take_late: bool) {
         let started = std::time::Instant::now();
         match self.try_write(&jobs) {
-            Ok(prepared) => self.launch(jobs, prepared, started),
+            Ok(mut prepared) => {
+                if take_late && self.pipelined {
+                    self.take_late_arrivals(&mut jobs, &mut prepared);
+                }
+                self.launch(jobs, prepared, started)
+            }
             Err(GroupError::Rating { job, index, code, message, wabas }) => {
                 if code.starts_with("plugin.") {
                     self.suspects.failed(&wabas);
@@ -408,7 +439,7 @@ impl Committer {
     }
 
     /// Classifies and rates a group, and prepares its write.
-    fn try_write(&mut self, jobs: &[Job]) -> Result<Prepared, GroupError> {
+    pub(super) fn try_write(&mut self, jobs: &[Job]) -> Result<Prepared, GroupError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut answers: Vec<Option<Result<Reply, LedgerError>>> = jobs.iter().map(|_| None).collect();
         let mut changes = Changes::default();

@@ -367,3 +367,94 @@ fn staging_pairs_move_a_waba_at_a_time_and_lose_nothing() {
         assert_eq!(entries.len(), groups, "{waba}: one charge per message");
     }
 }
+
+/// What became of the group in hand and of the requests queued behind it.
+struct LateArrivals {
+    /// The group's answer.
+    group: Result<Reply, LedgerError>,
+    /// Each queued request's answer; `None` while it still waits.
+    queued: Vec<Option<Result<Reply, LedgerError>>>,
+    /// How many requests the committer took and put back for its next group.
+    put_back: usize,
+}
+
+/// The group in hand while a commit is under way, with the jobs `queued`
+/// behind it: the commit is held until the committer has taken all queued
+/// jobs but the last `left` (what it should leave queued), then the group
+/// is launched and settled.
+fn late_arrivals(queued: Vec<Vec<Event>>, left: usize) -> LateArrivals {
+    let Fixture { mut committer, runtime, _dir } = committer();
+    let u = "+6281234567890";
+    // Every WABA's book is open: the groups below read nothing through the writer.
+    let early = |waba: &str| vec![event(&format!("{waba}-early"), waba, u, "outbound", "2026-03-10T09:00:00Z")];
+    let answers = write(&mut committer, vec![early("W1"), early("W2"), early("W3")]);
+    assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");
+    committer.pipelined = true;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Job>(16);
+    committer.queue = Some(rx);
+    let (first, mut first_answer) = job(vec![event("w1-a", "W1", u, "inbound", "2026-03-10T10:00:00Z")]);
+    let prepared = committer.try_write(std::slice::from_ref(&first)).unwrap_or_else(|_| panic!("rated"));
+    let store = committer.store.clone();
+    let held = runtime.block_on(store.direct_writer().expect("a SQLite file").lock());
+    committer.launch(vec![first], prepared, std::time::Instant::now());
+    assert!(committer.inflight.is_some(), "the first commit waits for the writer connection");
+
+    let (second, mut second_answer) = job(vec![event("w2-a", "W2", u, "inbound", "2026-03-10T10:00:00Z")]);
+    let mut answers = Vec::new();
+    for events in queued {
+        let (j, answer) = job(events);
+        tx.try_send(j).unwrap_or_else(|_| panic!("queued"));
+        answers.push(answer);
+    }
+    std::thread::scope(|scope| {
+        // Let the first commit land once the committer took what it should
+        // (at most 10 s: a committer that takes less fails the asserts).
+        scope.spawn(|| {
+            for _ in 0..10_000 {
+                if tx.capacity() + left == tx.max_capacity() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            drop(held);
+        });
+        committer.write_jobs(vec![second], true);
+    });
+    assert!(committer.settle());
+    assert!(first_answer.try_recv().is_ok_and(|r| r.is_ok()), "the commit before landed");
+    LateArrivals {
+        group: second_answer.try_recv().expect("the group was answered"),
+        queued: answers.iter_mut().map(|a| a.try_recv().ok()).collect(),
+        put_back: committer.deferred.len(),
+    }
+}
+
+/// A request that arrives while the commit before is under way joins the
+/// group in hand when it writes none of its WABAs; the first that does, and
+/// everything queued after it, wait for the next group, in order.
+#[test]
+fn late_arrivals_of_other_wabas_join_the_group_in_hand() {
+    let u = "+6281234567890";
+    let late = late_arrivals(
+        vec![
+            vec![event("w3-a", "W3", u, "inbound", "2026-03-10T10:00:00Z")],
+            vec![event("w2-b", "W2", u, "outbound", "2026-03-10T10:01:00Z")],
+            vec![event("w3-b", "W3", u, "outbound", "2026-03-10T10:01:00Z")],
+        ],
+        1,
+    );
+    assert!(late.group.is_ok(), "{:?}", late.group);
+    assert!(matches!(&late.queued[0], Some(Ok(_))), "W3's request was written with the group: {:?}", late.queued[0]);
+    assert!(late.queued[1].is_none() && late.queued[2].is_none(), "W2's second request and what follows it wait");
+    assert_eq!(late.put_back, 1, "the committer holds W2's request for its next group; the last is still queued");
+}
+
+/// A late request that cannot be rated is put back for a group of its own
+/// (where the usual path answers it); the group in hand is written without it.
+#[test]
+fn a_late_arrival_that_fails_to_rate_leaves_the_group_in_hand_alone() {
+    let late = late_arrivals(vec![vec![event("w3-t", "W3", TRIGGER, "inbound", "2026-03-10T10:00:00Z")]], 0);
+    assert!(late.group.is_ok(), "{:?}", late.group);
+    assert!(late.queued[0].is_none(), "the failing request was not answered with the group");
+    assert_eq!(late.put_back, 1, "it waits for a group of its own");
+}

@@ -8,7 +8,9 @@
 //! its key lookups read the store beside the commit and lay the rows in
 //! flight over what they read. If a commit fails, its jobs are refused, the
 //! WABAs it touched are rebuilt from the store, and the group rated on top
-//! of it is rated again from there.
+//! of it is rated again from there. While the group in hand waits for the
+//! commit before it, requests of other WABAs that arrive meanwhile join it
+//! (see [`super::extend`]).
 //!
 //! On SQLite a small group's new rows are staged: appended, in the same
 //! durable transaction, to tables without indexes, and moved into the
@@ -38,6 +40,18 @@ pub(super) struct Prepared {
     pub touched: BTreeSet<String>,
     /// The journals to keep once the write is under way.
     pub undo: Vec<Undo>,
+}
+
+impl Prepared {
+    /// Takes in a group rated on top of this one, of other WABAs, whose
+    /// jobs come after this one's.
+    pub fn absorb(&mut self, later: Prepared) {
+        self.replies.extend(later.replies);
+        self.changes.absorb(later.changes);
+        self.now_ms = self.now_ms.max(later.now_ms);
+        self.touched.extend(later.touched);
+        self.undo.extend(later.undo);
+    }
 }
 
 /// Rows the indexed tables may not show yet, by (WABA, id): those of a
@@ -128,9 +142,9 @@ impl Overlay {
 /// A commit under way on the runtime.
 pub(super) struct InFlight {
     /// Whether it became durable (its jobs are answered either way).
-    task: JoinHandle<bool>,
+    pub(super) task: JoinHandle<bool>,
     /// The task's answer, once waited for.
-    landed: Option<bool>,
+    pub(super) landed: Option<bool>,
     touched: BTreeSet<String>,
     pub overlay: Overlay,
     /// What it does to the staging tables, until recorded once it landed.

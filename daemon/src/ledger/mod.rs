@@ -13,6 +13,7 @@
 mod book;
 mod committer;
 mod dry;
+mod extend;
 mod finance;
 mod inflight;
 mod jobs;

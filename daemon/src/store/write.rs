@@ -83,6 +83,31 @@ impl Changes {
             && self.rerate_job.is_none()
             && self.moves.is_empty()
     }
+
+    /// Appends a later group's rows, to write both in one transaction. The
+    /// later group's usage adds to this one's; neither may be staged yet.
+    pub fn absorb(&mut self, later: Changes) {
+        debug_assert!(self.staged.is_none() && later.staged.is_none());
+        debug_assert!(self.rerate_job.is_none() || later.rerate_job.is_none());
+        self.new_events.extend(later.new_events);
+        self.updated_events.extend(later.updated_events);
+        self.entries.extend(later.entries);
+        self.statuses.extend(later.statuses);
+        self.conflicts.extend(later.conflicts);
+        for set in later.plugin_sets {
+            if !self.plugin_sets.contains(&set) {
+                self.plugin_sets.push(set);
+            }
+        }
+        let current = std::mem::take(&mut self.usage);
+        let mut added = super::finance::merge_usage(later.usage, &current);
+        for (key, usage) in current {
+            added.entry(key).or_insert(usage);
+        }
+        self.usage = added;
+        self.rerate_job = self.rerate_job.take().or(later.rerate_job);
+        self.moves.extend(later.moves);
+    }
 }
 
 impl Store {
