@@ -62,11 +62,23 @@ pub struct ReloadFailure {
 pub struct PluginHost {
     runtime: PluginRuntime,
     source: PolicySource,
-    current: RwLock<Pipeline>,
+    /// The set and the reload that published it, changed together, so a
+    /// reader never sees a new set beside the previous reload's record.
+    published: RwLock<Published>,
+    /// [`Published::generation`], for the committer's check between groups.
     generation: AtomicU64,
     /// One reload at a time; a trigger that arrives meanwhile waits its turn.
     reloading: Mutex<()>,
-    last_reload: Mutex<Option<ReloadRecord>>,
+}
+
+/// What the host serves, as one consistent view.
+#[derive(Clone)]
+pub struct Published {
+    pub pipeline: Pipeline,
+    /// How many times a new set was published since start.
+    pub generation: u64,
+    /// The last reload attempt, if any.
+    pub last_reload: Option<ReloadRecord>,
 }
 
 impl PluginHost {
@@ -74,16 +86,20 @@ impl PluginHost {
         Arc::new(Self {
             runtime,
             source,
-            current: RwLock::new(pipeline),
+            published: RwLock::new(Published { pipeline, generation: 0, last_reload: None }),
             generation: AtomicU64::new(0),
             reloading: Mutex::new(()),
-            last_reload: Mutex::new(None),
         })
     }
 
     /// The set requests are rated with now.
     pub fn current(&self) -> Pipeline {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.published().pipeline
+    }
+
+    /// The set, its generation and the last reload, read together.
+    pub fn published(&self) -> Published {
+        self.published.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Bumped each time a new set is published.
@@ -91,25 +107,23 @@ impl PluginHost {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn last_reload(&self) -> Option<ReloadRecord> {
-        self.last_reload.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
     /// Loads the policy file's plugins again and publishes them. Blocking:
     /// call it from a blocking thread. Returns whether the set changed.
     pub fn reload(&self, trigger: &'static str) -> Result<bool, ReloadError> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let result = self.load_next().map(|next| {
-            if next.same_as(&self.current()) {
+        let next = self.load_next();
+        let mut published = self.published.write().unwrap_or_else(|e| e.into_inner());
+        let result = next.map(|next| {
+            if next.same_as(&published.pipeline) {
                 return false;
             }
-            *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
-            self.generation.fetch_add(1, Ordering::AcqRel);
+            published.pipeline = next;
+            published.generation += 1;
+            self.generation.store(published.generation, Ordering::Release);
             true
         });
-        let took = started.elapsed();
-        self.record(trigger, took, &result);
+        published.last_reload = Some(record(trigger, started.elapsed(), &result));
         result
     }
 
@@ -117,27 +131,27 @@ impl PluginHost {
         let file = self.source.read_pipeline()?;
         Ok(Pipeline::load(&self.runtime, &file, self.source.base_dir())?)
     }
+}
 
-    fn record(&self, trigger: &'static str, took: Duration, result: &Result<bool, ReloadError>) {
-        let outcome = match result {
-            Ok(true) => "reloaded",
-            Ok(false) => "unchanged",
-            Err(_) => "failed",
-        };
-        match result {
-            Ok(_) => tracing::info!(trigger, outcome, took_ms = took.as_millis() as u64, "plugin reload"),
-            Err(e) => {
-                tracing::error!(trigger, code = e.code(), error = %e, "plugin reload refused; the old set keeps serving")
-            }
+/// Logs and counts a reload attempt, and describes it for `/v1/plugins`.
+fn record(trigger: &'static str, took: Duration, result: &Result<bool, ReloadError>) -> ReloadRecord {
+    let outcome = match result {
+        Ok(true) => "reloaded",
+        Ok(false) => "unchanged",
+        Err(_) => "failed",
+    };
+    match result {
+        Ok(_) => tracing::info!(trigger, outcome, took_ms = took.as_millis() as u64, "plugin reload"),
+        Err(e) => {
+            tracing::error!(trigger, code = e.code(), error = %e, "plugin reload refused; the old set keeps serving")
         }
-        metrics::counter!("coexist_plugin_reloads_total", "outcome" => outcome).increment(1);
-        let record = ReloadRecord {
-            at: Utc::now(),
-            trigger,
-            outcome,
-            took_ms: took.as_millis() as u64,
-            error: result.as_ref().err().map(|e| ReloadFailure { code: e.code(), message: e.to_string() }),
-        };
-        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(record);
+    }
+    metrics::counter!("coexist_plugin_reloads_total", "outcome" => outcome).increment(1);
+    ReloadRecord {
+        at: Utc::now(),
+        trigger,
+        outcome,
+        took_ms: took.as_millis() as u64,
+        error: result.as_ref().err().map(|e| ReloadFailure { code: e.code(), message: e.to_string() }),
     }
 }

@@ -44,7 +44,8 @@ pub struct PluginsView {
 }
 
 fn view(state: &AppState) -> PluginsView {
-    let pipeline = state.plugins.current();
+    let published = state.plugins.published();
+    let pipeline = &published.pipeline;
     let loaded_at = pipeline.loaded_at().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let plugins = pipeline
         .plugins()
@@ -66,7 +67,7 @@ fn view(state: &AppState) -> PluginsView {
             }
         })
         .collect();
-    PluginsView { plugins, generation: state.plugins.generation(), last_reload: state.plugins.last_reload() }
+    PluginsView { plugins, generation: published.generation, last_reload: published.last_reload }
 }
 
 /// The loaded plugins, in pipeline order, with their counters.
