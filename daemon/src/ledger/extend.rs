@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 
 use super::committer::{parts, Committer, GroupError};
 use super::inflight::Prepared;
+use super::quarantine::touches;
 use super::{Job, Submission};
 use crate::metrics;
 
@@ -111,7 +112,7 @@ impl Committer {
             Submission::Webhook { .. } => true,
             _ => false,
         };
-        plain && !self.suspects.holds(job) && !wabas_of(&job.submission).any(|w| wabas.contains(&w))
+        plain && !self.suspects.holds(job) && !touches(&job.submission, |w| wabas.contains(w))
     }
 }
 
