@@ -274,9 +274,7 @@ impl Committer {
                 self.launch(jobs, prepared, started)
             }
             Err(GroupError::Rating { job, index, code, message, wabas }) => {
-                if code.starts_with("plugin.") {
-                    self.suspects.failed(&wabas);
-                }
+                self.suspect_after(code, &wabas);
                 let failure = LedgerError::Rating { index, code, message };
                 if jobs.len() == 1 {
                     if let Some(job) = jobs.into_iter().next() {
@@ -294,6 +292,14 @@ impl Committer {
                     let _ = job.reply.send(Err(LedgerError::Store(message.clone())));
                 }
             }
+        }
+    }
+
+    /// Sends `wabas` to the quarantine lane for a while when a plugin
+    /// (not the data) failed on their messages.
+    pub(super) fn suspect_after(&self, code: &str, wabas: &BTreeSet<String>) {
+        if code.starts_with("plugin.") {
+            self.suspects.failed(wabas);
         }
     }
 

@@ -68,9 +68,7 @@ impl Committer {
                     // WABAs a plugin failed on go to the quarantine lane
                     // first, as after any group.
                     if let GroupError::Rating { code, wabas, .. } = &e {
-                        if code.starts_with("plugin.") {
-                            self.suspects.failed(wabas);
-                        }
+                        self.suspect_after(code, wabas);
                     }
                     for job in late.into_iter().rev() {
                         self.deferred.push_front(job);

@@ -99,12 +99,12 @@ impl Changes {
                 self.plugin_sets.push(set);
             }
         }
-        let current = std::mem::take(&mut self.usage);
-        let mut added = super::finance::merge_usage(later.usage, &current);
-        for (key, usage) in current {
-            added.entry(key).or_insert(usage);
+        for (key, u) in later.usage {
+            let sum = self.usage.entry(key).or_default();
+            sum.volume += u.volume;
+            sum.amount += u.amount;
+            sum.unpriced += u.unpriced;
         }
-        self.usage = added;
         self.rerate_job = self.rerate_job.take().or(later.rerate_job);
         self.moves.extend(later.moves);
     }
