@@ -199,6 +199,41 @@ async fn refuses_to_serve_v1_beyond_loopback_without_tokens() {
     assert!(err.contains("COEXIST_API_TOKENS") && err.contains("loopback"), "{err}");
 }
 
+/// A start-up that cannot go ahead says why, once, and leaves no ledger
+/// behind when what the command line names is wrong.
+#[tokio::test]
+async fn a_refused_start_names_its_cause_and_creates_no_ledger() {
+    let refused = |db: &Database, options: &Options| {
+        Daemon::try_start(db, options).err().expect("startup is refused").lines().last().unwrap_or_default().to_owned()
+    };
+
+    // A port another process holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let db = Database::sqlite();
+    let options = Options { listen: taken.local_addr().expect("addr").to_string(), ..Options::default() };
+    let err = refused(&db, &options);
+    assert!(err.starts_with("coexist: binding 127.0.0.1:") && err.contains("in use"), "{err}");
+    assert!(!db.sqlite_file().expect("a file").exists(), "a taken port created the ledger: {err}");
+
+    // A config file that is not there: the I/O error is said once.
+    let db = Database::sqlite();
+    let missing = std::env::temp_dir().join("coexist-no-such-config.toml");
+    let err = refused(&db, &Options { config: missing.clone(), ..Options::default() });
+    assert!(err.contains(&format!("reading {}", missing.display())), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    assert!(!db.sqlite_file().expect("a file").exists(), "a missing config created the ledger: {err}");
+
+    // A database server that refuses: the driver's reason, said once, and
+    // not the pool's "timed out" ten seconds later.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let err = refused(&Database::at(&format!("postgres://postgres@127.0.0.1:{port}/test")), &Options::default());
+    assert!(err.contains(&format!("connecting to postgres://postgres@127.0.0.1:{port}/test")), "{err}");
+    assert_eq!(err.matches("refused").count(), 1, "{err}");
+    assert!(!err.contains("timed out"), "{err}");
+}
+
 #[tokio::test]
 async fn health_readiness_metrics_and_openapi() {
     let db = Database::sqlite();

@@ -8,6 +8,7 @@ mod lifecycle;
 mod metrics;
 mod plugins;
 mod progress;
+mod report;
 mod serve;
 mod store;
 
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("coexist: {err:#}");
+            eprintln!("coexist: {}", report::chain(&err));
             ExitCode::from(2)
         }
     }

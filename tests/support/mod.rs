@@ -35,6 +35,16 @@ impl Database {
         Self { url, _dir: Some(dir) }
     }
 
+    /// A database at `url`, which the test owns.
+    pub fn at(url: &str) -> Self {
+        Self { url: url.to_owned(), _dir: None }
+    }
+
+    /// The SQLite file behind [`Database::sqlite`].
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        self.url.strip_prefix("sqlite://").map(PathBuf::from)
+    }
+
     /// A fresh schema on the PostgreSQL server, or `None` (with the reason
     /// printed) when none answers.
     pub async fn postgres(test: &str) -> Option<Self> {

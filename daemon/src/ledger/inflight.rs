@@ -189,7 +189,7 @@ impl Committer {
                     true
                 }
                 Err(e) => {
-                    let message = format!("{e:#}");
+                    let message = crate::report::chain(&e);
                     tracing::error!(%message, "ledger write failed; the affected WABAs rebuild their state from the store");
                     for job in jobs {
                         let _ = job.reply.send(Err(LedgerError::Store(message.clone())));

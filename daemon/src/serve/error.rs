@@ -106,7 +106,7 @@ impl From<LedgerError> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store.query_failed", format!("{e:#}"))
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store.query_failed", crate::report::chain(&e))
     }
 }
 

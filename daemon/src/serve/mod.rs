@@ -106,6 +106,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow::Result<()> {
     let mut startup = Startup::begin();
     let metrics = crate::metrics::install()?;
+    // What the command line names is checked before the ledger is opened, so
+    // a wrong config file or a taken port creates no database and runs no
+    // migration. Connections made before the daemon is ready wait in the
+    // listen backlog.
+    let files = setup::policies(&args.policy)?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    startup.phase("config_and_listen");
     let store = if args.replica {
         Store::open_replica(&args.database_url).await?
     } else {
@@ -113,9 +120,9 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
     };
     tracing::info!(store = store.backend().name(), url = %crate::store::redact(&args.database_url), "ledger store ready");
     startup.phase("store");
-    let policies = setup::with_stored_imports(setup::policies(&args.policy)?, &store).await?;
+    let policies = setup::with_stored_imports(files, &store).await?;
     let policies = Arc::new(policies);
-    startup.phase("policies");
+    startup.phase("stored_imports");
     if !args.replica && store.daily_usage_missing().await? {
         let zones = policies.clone();
         let tz = move |waba: &str| zones.profiles.profile(waba).map_or(chrono_tz::Tz::UTC, |p| p.timezone);
@@ -177,9 +184,7 @@ async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow:
         tracing::warn!("COEXIST_WEBHOOK_APP_SECRET is not set: POST /v1/webhooks/meta refuses every delivery");
     }
     let app = router(state);
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let bound = listener.local_addr()?;
-    startup.phase("listen");
     tracing::info!(took_ms = startup.total_ms(), phases = %startup, "ready");
     tracing::info!("listening on http://{bound}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;

@@ -67,6 +67,18 @@ pub struct Store {
     reader: Option<Arc<std::sync::Mutex<direct_read::DirectReader>>>,
 }
 
+/// How long the first connection may take before start-up gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens one connection and closes it again, or says why it cannot.
+async fn first_connection(options: &AnyConnectOptions) -> anyhow::Result<()> {
+    let connection = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))??;
+    connection.close().await?;
+    Ok(())
+}
+
 /// The connection a read goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -107,6 +119,10 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)
             .with_context(|| format!("parsing database url {}", redact(&url)))?
             .disable_statement_logging();
+        // The pool retries a failing connection until its acquire timeout
+        // and then says only that it timed out; one connection first names
+        // the cause (refused, unknown host, bad password, no such file).
+        first_connection(&options).await.with_context(|| format!("connecting to {}", redact(&url)))?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 4,

@@ -118,7 +118,7 @@ pub async fn eligibility(
 }
 
 fn plugin_failed(e: anyhow::Error) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "plugin.eligibility_failed", format!("{e:#}"))
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "plugin.eligibility_failed", crate::report::chain(&e))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
