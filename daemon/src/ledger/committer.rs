@@ -731,8 +731,8 @@ impl GroupError {
     }
 }
 
-pub(super) fn store_error(e: impl std::fmt::Display) -> GroupError {
-    GroupError::Store(format!("{e:#}"))
+pub(super) fn store_error(e: impl Into<anyhow::Error>) -> GroupError {
+    GroupError::Store(crate::report::chain(&e.into()))
 }
 
 #[cfg(test)]

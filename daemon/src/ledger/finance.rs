@@ -134,7 +134,7 @@ impl Committer {
             markets: card.len() as i64,
             imported_ms: chrono::Utc::now().timestamp_millis(),
         };
-        self.block_on(self.store.insert_ratecard(&stored)).map_err(|e| LedgerError::Store(format!("{e:#}")))?;
+        self.block_on(self.store.insert_ratecard(&stored)).map_err(|e| LedgerError::Store(crate::report::chain(&e)))?;
         let mut next = (*current).clone();
         next.rates = rates;
         let listed = next.rates.cards().iter().find(|c| c.id == card.id).map(|c| card_json(c, Some(&stored)));
@@ -149,7 +149,7 @@ impl Committer {
         let now = chrono::Utc::now().timestamp_millis();
         let version = self
             .block_on(self.store.insert_market_map(&csv, &source, now))
-            .map_err(|e| LedgerError::Store(format!("{e:#}")))?;
+            .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?;
         let markets = map.markets().len();
         let mut next = (*current).clone();
         next.markets = map;
@@ -184,8 +184,9 @@ impl Committer {
             ));
         }
         if !req.dry_run {
-            if let Some((request, report)) =
-                self.block_on(self.store.rerate_job(&req.job_id)).map_err(|e| LedgerError::Store(format!("{e:#}")))?
+            if let Some((request, report)) = self
+                .block_on(self.store.rerate_job(&req.job_id))
+                .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?
             {
                 if request != request_text {
                     return Err(refused(
@@ -232,7 +233,7 @@ impl Committer {
         let (load_from, exact_from) = rebuild_from(from_ms, tz);
         let stored = self
             .block_on(self.store.events_since(&waba, load_from))
-            .map_err(|e| LedgerError::Store(format!("{e:#}")))?;
+            .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?;
         let events = decode_stored(&stored).map_err(group_error)?;
         let total = events.len() as u64;
         let jobs = self.jobs.clone();
@@ -256,7 +257,7 @@ impl Committer {
         let ids: Vec<&str> = in_range.iter().map(|&k| stored[k].id.as_str()).collect();
         let statuses: HashMap<String, crate::store::StatusRow> = self
             .block_on(self.store.statuses_by_id(&waba, &ids))
-            .map_err(|e| LedgerError::Store(format!("{e:#}")))?
+            .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?
             .into_iter()
             .map(|r| (r.id.clone(), r))
             .collect();

@@ -20,7 +20,7 @@ pub fn follow(lifecycle: Arc<Lifecycle>, database_url: String) {
     tokio::spawn(async move {
         loop {
             if let Err(e) = listen(&lifecycle, &database_url).await {
-                tracing::warn!(error = %format!("{e:#}"), "not hearing of numbers other daemons write; retrying");
+                tracing::warn!(error = %crate::report::chain(&e), "not hearing of numbers other daemons write; retrying");
             }
             tokio::time::sleep(RETRY).await;
         }

@@ -22,7 +22,7 @@ pub fn run(args: PluginBuildArgs) -> anyhow::Result<ExitCode> {
     let component = wit_component::ComponentEncoder::default()
         .module(&core_bytes)
         .and_then(|encoder| encoder.validate(true).encode())
-        .map_err(|e| anyhow::anyhow!("turning {} into a component: {e:#}", core.display()))?;
+        .with_context(|| format!("turning {} into a component", core.display()))?;
     let stem = core.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin").to_owned();
     let out = args.out.unwrap_or_else(|| args.dir.join(format!("{stem}.wasm")));
     std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;

@@ -34,7 +34,7 @@ pub fn run(args: PluginTestArgs) -> anyhow::Result<ExitCode> {
                 None => {
                     super::load(&runtime, &args.plugin, &settings).map_err(|e| match e.downcast_ref::<PluginError>() {
                         Some(p) => describe(p),
-                        None => format!("{e:#}"),
+                        None => crate::report::chain(&e),
                     })
                 }
             };

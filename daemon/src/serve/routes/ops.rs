@@ -38,7 +38,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let (stale_before, _) = state.lifecycle.activity_cutoffs(state.lifecycle.now_ms());
     match state.store.count_stale(stale_before).await {
         Ok(n) => crate::metrics::stale_numbers(n),
-        Err(e) => tracing::warn!("counting stale numbers: {e:#}"),
+        Err(e) => tracing::warn!("counting stale numbers: {}", crate::report::chain(&e)),
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
