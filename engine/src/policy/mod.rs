@@ -33,10 +33,8 @@ use serde::Deserialize;
 pub enum PolicyError {
     #[error("{0}")]
     Invalid(String),
-    /// The I/O error is part of the message, not a `source`: a report that
-    /// prints the whole chain would otherwise say it twice.
-    #[error("reading {path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    #[error("reading {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl PolicyError {
@@ -78,7 +76,7 @@ impl PolicySource {
             let path = dir.join(name);
             if path.exists() {
                 let text =
-                    std::fs::read_to_string(&path).map_err(|error| PolicyError::Io { path: path.clone(), error })?;
+                    std::fs::read_to_string(&path).map_err(|source| PolicyError::Io { path: path.clone(), source })?;
                 return Ok((text, path.display().to_string()));
             }
         }
@@ -158,7 +156,7 @@ impl Policies {
 
     /// Layers a `--config` file's WABA profiles over the policy defaults.
     pub fn with_config_file(mut self, path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|error| PolicyError::Io { path: path.to_owned(), error })?;
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io { path: path.to_owned(), source })?;
         let over = ProfileFile::from_toml(&path.display().to_string(), &text)?;
         self.profiles = self.profiles.layer(over);
         Ok(self)
