@@ -422,7 +422,8 @@ impl Committer {
         changes: &mut Changes,
     ) -> Result<Arc<str>, GroupError> {
         let waba = p.event.waba.0.clone();
-        let status = statuses.get(&(waba.clone(), p.event.id.to_string()));
+        // Usually no stored status touches the group: then build no key per message.
+        let status = if statuses.is_empty() { None } else { statuses.get(&(waba.clone(), p.event.id.to_string())) };
         apply_status(&mut rated, status);
         let result: Arc<str> = Arc::from(serde_json::to_string(&rated).map_err(store_error)?);
         let cause = if p.replaces.is_some() { CAUSE_REPLACED } else { CAUSE_RATED };
