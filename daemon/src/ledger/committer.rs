@@ -721,14 +721,6 @@ impl GroupError {
             store => store,
         }
     }
-
-    /// The error's text.
-    pub(super) fn message(self) -> String {
-        match self {
-            GroupError::Store(m) => m,
-            GroupError::Rating { message, .. } => message,
-        }
-    }
 }
 
 pub(super) fn store_error(e: impl Into<anyhow::Error>) -> GroupError {

@@ -52,6 +52,11 @@ fn refused(status: u16, code: &'static str, message: impl Into<String>, details:
     LedgerError::Refused { status, code, message: message.into(), details }
 }
 
+/// A store failure, told as [`store_error`] tells it.
+fn store_failed(e: impl Into<anyhow::Error>) -> LedgerError {
+    group_error(store_error(e))
+}
+
 fn group_error(e: GroupError) -> LedgerError {
     match e {
         GroupError::Store(m) => LedgerError::Store(m),
@@ -134,7 +139,7 @@ impl Committer {
             markets: card.len() as i64,
             imported_ms: chrono::Utc::now().timestamp_millis(),
         };
-        self.block_on(self.store.insert_ratecard(&stored)).map_err(|e| LedgerError::Store(crate::report::chain(&e)))?;
+        self.block_on(self.store.insert_ratecard(&stored)).map_err(store_failed)?;
         let mut next = (*current).clone();
         next.rates = rates;
         let listed = next.rates.cards().iter().find(|c| c.id == card.id).map(|c| card_json(c, Some(&stored)));
@@ -147,9 +152,7 @@ impl Committer {
         let current = self.rater.policies_arc();
         let map = parse_market_map(&source, &csv, &current.rates).map_err(import_refusal)?;
         let now = chrono::Utc::now().timestamp_millis();
-        let version = self
-            .block_on(self.store.insert_market_map(&csv, &source, now))
-            .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?;
+        let version = self.block_on(self.store.insert_market_map(&csv, &source, now)).map_err(store_failed)?;
         let markets = map.markets().len();
         let mut next = (*current).clone();
         next.markets = map;
@@ -184,10 +187,7 @@ impl Committer {
             ));
         }
         if !req.dry_run {
-            if let Some((request, report)) = self
-                .block_on(self.store.rerate_job(&req.job_id))
-                .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?
-            {
+            if let Some((request, report)) = self.block_on(self.store.rerate_job(&req.job_id)).map_err(store_failed)? {
                 if request != request_text {
                     return Err(refused(
                         409,
@@ -231,9 +231,7 @@ impl Committer {
         let saved_seq = self.books[&waba].next_seq;
 
         let (load_from, exact_from) = rebuild_from(from_ms, tz);
-        let stored = self
-            .block_on(self.store.events_since(&waba, load_from))
-            .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?;
+        let stored = self.block_on(self.store.events_since(&waba, load_from)).map_err(store_failed)?;
         let events = decode_stored(&stored).map_err(group_error)?;
         let total = events.len() as u64;
         let jobs = self.jobs.clone();
@@ -257,7 +255,7 @@ impl Committer {
         let ids: Vec<&str> = in_range.iter().map(|&k| stored[k].id.as_str()).collect();
         let statuses: HashMap<String, crate::store::StatusRow> = self
             .block_on(self.store.statuses_by_id(&waba, &ids))
-            .map_err(|e| LedgerError::Store(crate::report::chain(&e)))?
+            .map_err(store_failed)?
             .into_iter()
             .map(|r| (r.id.clone(), r))
             .collect();
@@ -370,7 +368,7 @@ impl Committer {
         changes.rerate_job = Some((req.job_id.clone(), request_text, report.to_string()));
         if let Err(e) = self.block_on(self.store.commit(&changes, now_ms)) {
             self.forget([waba]);
-            return Err(LedgerError::Store(store_error(e).message()));
+            return Err(store_failed(e));
         }
         Ok(report)
     }
