@@ -57,7 +57,7 @@ impl RatedCounts {
     pub fn of(entries: &[EntryRow]) -> Self {
         let mut c = Self { billable: 0, free: 0, reversals: 0 };
         for e in entries {
-            match (e.kind.as_str(), e.billable) {
+            match (&*e.kind, e.billable) {
                 ("reversal", _) => c.reversals += 1,
                 (_, 0) => c.free += 1,
                 _ => c.billable += 1,

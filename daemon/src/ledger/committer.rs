@@ -11,7 +11,8 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 use super::book::{Book, BookMark, OrderKey};
-use super::inflight::{InFlight, Overlay, Prepared};
+use super::inflight::{InFlight, Prepared};
+use super::overlay::Overlay;
 use super::quarantine::{touches, Lane, Suspects};
 use super::statuses::{is_failed, merge, stand_in};
 use super::{Conflict, Job, Ledger, LedgerError, Reply, Submission};
@@ -68,7 +69,7 @@ pub(super) struct Committer {
     pub(super) writes: super::writer::WriterThread,
     pub(super) books: HashMap<String, Book>,
     /// (key, JSON of name/version/digest) of the loaded plugins.
-    pub(super) plugin_set: (String, String),
+    pub(super) plugin_set: (Arc<str>, String),
     pub(super) plugin_set_stored: bool,
     plugins: Arc<PluginHost>,
     /// The plugin host's generation `rater` was last given.
@@ -94,13 +95,16 @@ pub(super) struct Committer {
     /// Requests taken from the queue but not yet into a group, in order:
     /// they come before anything still queued.
     pub(super) deferred: VecDeque<Job>,
+    /// Where each new result is written before it is shared: one buffer
+    /// for all, not one grown per message.
+    pub(super) result_json: Vec<u8>,
 }
 
 /// The (key, JSON of name/version/digest) that ledger entries cite for a set.
-fn plugin_set_of(pipeline: &Pipeline) -> (String, String) {
+fn plugin_set_of(pipeline: &Pipeline) -> (Arc<str>, String) {
     let plugins = serde_json::to_string(pipeline.versions()).unwrap_or_else(|_| "[]".to_owned());
     let key = hex::encode(&Sha256::digest(plugins.as_bytes())[..8]);
-    (key, plugins)
+    (key.into(), plugins)
 }
 
 /// A message to rate in this group.
@@ -168,6 +172,7 @@ impl Committer {
             pipelined: false,
             queue: None,
             deferred: VecDeque::new(),
+            result_json: Vec::new(),
             store,
             rater,
             writes: super::writer::WriterThread::on(runtime.clone()),
@@ -636,7 +641,7 @@ impl Committer {
         }
 
         if !self.plugin_set_stored {
-            changes.plugin_sets.push(self.plugin_set.clone());
+            changes.plugin_sets.push((self.plugin_set.0.to_string(), self.plugin_set.1.clone()));
         }
         let touched: BTreeSet<String> =
             pendings.iter().map(|p| p.event.waba.0.clone()).chain(failed_marks.iter().map(|k| k.0.clone())).collect();

@@ -21,7 +21,7 @@ use super::book::rebuild_from;
 use super::committer::{store_error, Committer, GroupError};
 use super::rerate::{apply_status, decode_stored};
 use super::{LedgerError, Phase, Reply, Submission};
-use crate::store::{usage_of, Changes, EventRow, StoredCard, Usage, UsageKey};
+use crate::store::{usage_of, Changes, EventRow, RowText, StoredCard, Usage, UsageKey};
 
 /// Why re-rating wrote an entry.
 const CAUSE_RERATE: &str = "rerate";
@@ -288,7 +288,7 @@ impl Committer {
         let old_entries = self.entries(&waba, &seqs).map_err(group_error)?;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut changes = Changes::default();
-        let mut diff: BTreeMap<(String, String, String, String), DiffLine> = BTreeMap::new();
+        let mut diff: BTreeMap<(RowText, RowText, RowText, String), DiffLine> = BTreeMap::new();
         let amount = |a: &Option<String>| a.as_deref().and_then(|a| a.parse::<Decimal>().ok()).unwrap_or_default();
         for (k, rated, now) in changed {
             let s = &stored[k];
@@ -315,9 +315,9 @@ impl Committer {
                 waba: waba.clone(),
                 id: s.id.clone(),
                 at_ms: s.at_ms,
-                source: s.source.clone(),
+                source: s.source.clone().into(),
                 body: s.body.clone(),
-                result: now.to_string(),
+                result: Arc::from(now.to_string()),
                 entry_seq: entry.seq,
             });
             changes.entries.push(entry);

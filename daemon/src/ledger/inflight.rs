@@ -18,17 +18,18 @@
 //! The committer keeps the staged events by key, as it keeps those in
 //! flight, for the next groups' repeat checks.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
 use super::committer::{Committer, Undo};
+use super::overlay::Overlay;
 use super::staging::StagingPlan;
 use super::{Job, LedgerError, Reply};
 use crate::metrics;
-use crate::store::{Changes, StatusRow, StoredEvent};
+use crate::store::Changes;
 
 /// A group rated and ready to write.
 pub(super) struct Prepared {
@@ -51,91 +52,6 @@ impl Prepared {
         self.now_ms = self.now_ms.max(later.now_ms);
         self.touched.extend(later.touched);
         self.undo.extend(later.undo);
-    }
-}
-
-/// Rows the indexed tables may not show yet, by (WABA, id): those of a
-/// commit in flight, or those staged in the unindexed tables.
-///
-/// It holds the groups' own rows (shared with the commit thread while a
-/// commit is under way) and, by key, where in them each row is: a row is
-/// copied only when a later group asks for its key.
-#[derive(Default)]
-pub(super) struct Overlay {
-    /// The groups whose rows it holds.
-    groups: Vec<Arc<Changes>>,
-    /// Each key's newest event: (group, index in its new then updated events).
-    events: HashMap<(String, String), (usize, usize)>,
-    /// Each key's newest status row: (group, index in its statuses).
-    statuses: HashMap<(String, String), (usize, usize)>,
-}
-
-impl Overlay {
-    pub(super) fn of(changes: &Arc<Changes>) -> Self {
-        let rows = changes.new_events.iter().chain(&changes.updated_events);
-        let events = rows.enumerate().map(|(i, e)| ((e.waba.clone(), e.id.clone()), (0, i))).collect();
-        let statuses =
-            changes.statuses.iter().enumerate().map(|(i, (waba, s))| ((waba.clone(), s.id.clone()), (0, i))).collect();
-        Self { groups: vec![Arc::clone(changes)], events, statuses }
-    }
-
-    /// What of a staged commit's rows went to the staging tables: its new
-    /// events, not the events it `updated` nor its statuses (those went to
-    /// the indexed tables).
-    pub(super) fn into_staged(mut self, updated: &[(String, String)]) -> Self {
-        self.statuses.clear();
-        for key in updated {
-            self.events.remove(key);
-        }
-        self
-    }
-
-    /// How many events it holds.
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    /// Whether it holds an event under `key`.
-    pub fn has_event(&self, waba: &str, id: &str) -> bool {
-        self.events.contains_key(&(waba.to_owned(), id.to_owned()))
-    }
-
-    /// Takes in `newer`'s rows, which replace its own under the same key.
-    pub fn absorb(&mut self, newer: Overlay) {
-        let base = self.groups.len();
-        self.groups.extend(newer.groups);
-        self.events.extend(newer.events.into_iter().map(|(k, (g, i))| (k, (base + g, i))));
-        self.statuses.extend(newer.statuses.into_iter().map(|(k, (g, i))| (k, (base + g, i))));
-    }
-
-    /// Puts what it holds for `keys` over what the store returned.
-    pub fn lay_over(
-        &self,
-        keys: &[(&str, &str)],
-        stored: &mut HashMap<(String, String), StoredEvent>,
-        statuses: &mut HashMap<(String, String), StatusRow>,
-    ) {
-        for &(waba, id) in keys {
-            let key = (waba.to_owned(), id.to_owned());
-            if let Some(&(g, i)) = self.events.get(&key) {
-                let changes = &self.groups[g];
-                let new = changes.new_events.len();
-                let e = if i < new { &changes.new_events[i] } else { &changes.updated_events[i - new] };
-                let event = StoredEvent {
-                    id: e.id.clone(),
-                    at_ms: e.at_ms,
-                    source: e.source.clone(),
-                    body: e.body.clone(),
-                    result: e.result.clone(),
-                    entry_seq: e.entry_seq,
-                };
-                stored.insert(key.clone(), event);
-            }
-            if let Some(&(g, i)) = self.statuses.get(&key) {
-                statuses.insert(key, self.groups[g].statuses[i].1.clone());
-            }
-        }
     }
 }
 

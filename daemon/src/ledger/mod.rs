@@ -17,6 +17,7 @@ mod extend;
 mod finance;
 mod inflight;
 mod jobs;
+mod overlay;
 mod quarantine;
 mod rerate;
 mod staging;

@@ -16,6 +16,9 @@ use super::committer::{store_error, Committer, GroupError, Pending, Undo};
 use super::statuses::is_failed;
 use crate::store::{Changes, EntryRow, EventRow, StatusRow, StoredEvent};
 
+/// The kind of an entry that charges (or books at zero) a message.
+const KIND_CHARGE: &str = "charge";
+
 /// Why an entry was written.
 const CAUSE_RATED: &str = "rated";
 const CAUSE_LATE: &str = "late_event";
@@ -136,7 +139,7 @@ impl Committer {
                 let reversal = old.reversal(book.take_seq(), CAUSE_STATUS, now_ms);
                 let charge = EntryRow {
                     seq: book.take_seq(),
-                    kind: "charge".into(),
+                    kind: KIND_CHARGE.into(),
                     reverses: None,
                     cause: CAUSE_STATUS.into(),
                     recorded_ms: now_ms,
@@ -146,12 +149,12 @@ impl Committer {
                     meta_pricing: statuses.get(&(waba.to_owned(), s.id.clone())).and_then(|r| r.pricing.clone()),
                     ..old.clone()
                 };
-                let result = Value::Object(result).to_string();
+                let result = Arc::from(Value::Object(result).to_string());
                 changes.updated_events.push(EventRow {
                     waba: waba.to_owned(),
                     id: s.id.clone(),
                     at_ms: s.at_ms,
-                    source: s.source.clone(),
+                    source: s.source.clone().into(),
                     body: s.body.clone(),
                     result,
                     entry_seq: charge.seq,
@@ -398,9 +401,9 @@ impl Committer {
                 waba: waba.to_owned(),
                 id: r.stored.id.clone(),
                 at_ms: r.stored.at_ms,
-                source: r.stored.source.clone(),
+                source: r.stored.source.clone().into(),
                 body: r.stored.body.clone(),
-                result: now.to_string(),
+                result: Arc::from(now.to_string()),
                 entry_seq: entry.seq,
             });
             changes.entries.push(entry);
@@ -421,22 +424,23 @@ impl Committer {
         now_ms: i64,
         changes: &mut Changes,
     ) -> Result<Arc<str>, GroupError> {
-        let waba = p.event.waba.0.clone();
+        let waba = p.event.waba.0.as_str();
         // Usually no stored status touches the group: then build no key per message.
-        let status = if statuses.is_empty() { None } else { statuses.get(&(waba.clone(), p.event.id.to_string())) };
+        let status = if statuses.is_empty() { None } else { statuses.get(&(waba.to_owned(), p.event.id.to_string())) };
         apply_status(&mut rated, status);
-        let result: Arc<str> = Arc::from(serde_json::to_string(&rated).map_err(store_error)?);
+        self.result_json.clear();
+        serde_json::to_writer(&mut self.result_json, &rated).map_err(store_error)?;
+        let result: Arc<str> = Arc::from(std::str::from_utf8(&self.result_json).map_err(store_error)?);
         let cause = if p.replaces.is_some() { CAUSE_REPLACED } else { CAUSE_RATED };
         let entry = self.entry(&p.event, &rated, status, cause, now_ms);
         let at_ms = p.event.at.timestamp_millis();
-        let source = source_name(p.event.source).to_owned();
         let row = EventRow {
-            waba: waba.clone(),
+            waba: waba.to_owned(),
             id: p.event.id.to_string(),
             at_ms,
-            source,
+            source: source_name(p.event.source).into(),
             body: p.body.clone(),
-            result: result.to_string(),
+            result: Arc::clone(&result),
             entry_seq: entry.seq,
         };
         if p.replaces.is_some() {
@@ -445,7 +449,7 @@ impl Committer {
             changes.new_events.push(row);
         }
         changes.entries.push(entry);
-        if let Some(book) = self.books.get_mut(&waba) {
+        if let Some(book) = self.books.get_mut(waba) {
             let key = p.key();
             if book.high_water.as_ref().is_none_or(|hw| key > *hw) {
                 book.high_water = Some(key);
@@ -460,7 +464,7 @@ impl Committer {
         e: &Event,
         r: &Rated,
         status: Option<&StatusRow>,
-        cause: &str,
+        cause: &'static str,
         now_ms: i64,
     ) -> EntryRow {
         let seq = self.books.get_mut(&e.waba.0).map_or(0, Book::take_seq);
@@ -468,23 +472,23 @@ impl Committer {
             waba: e.waba.0.clone(),
             seq,
             id: e.id.to_string(),
-            kind: "charge".into(),
+            kind: KIND_CHARGE.into(),
             reverses: None,
             cause: cause.into(),
             at_ms: e.at.timestamp_millis(),
             recorded_ms: now_ms,
             business_number: e.business_number.as_str().to_owned(),
             billable: i64::from(r.billable),
-            category: r.category.as_str().to_owned(),
-            pricing_type: r.pricing_type.as_str().to_owned(),
-            market: r.market.to_string(),
-            country: r.country.to_string(),
+            category: r.category.as_str().into(),
+            pricing_type: r.pricing_type.as_str().into(),
+            market: r.market.as_str().into(),
+            country: r.country.as_str().into(),
             currency: r.currency.to_string(),
             amount: r.cost.map(|c| c.normalize().to_string()),
-            regime: r.regime.to_string(),
-            rate_card: r.rate_card.map(|c| c.to_string()),
-            tier: r.tier.map(|t| t.to_string()),
-            plugin_set: self.plugin_set.0.clone(),
+            regime: r.regime.as_str().into(),
+            rate_card: r.rate_card.map(|c| c.as_str().into()),
+            tier: r.tier.map(|t| t.as_str().into()),
+            plugin_set: Arc::clone(&self.plugin_set.0),
             meta_pricing: status.and_then(|s| s.pricing.clone()),
         }
     }

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::inflight::Overlay;
+use super::overlay::Overlay;
 use crate::store::{Changes, Move, StagingPair, StatusRow, StoredEvent, Wabas};
 
 /// A pair starts moving once it holds this many rows (events and entries:

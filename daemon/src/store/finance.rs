@@ -76,28 +76,35 @@ pub(super) fn merge_usage(
 
 /// Folds ledger entries into daily usage changes; `tz` gives each WABA's time zone.
 pub fn usage_of(entries: &[EntryRow], tz: impl Fn(&str) -> Tz) -> BTreeMap<UsageKey, Usage> {
-    let mut out: BTreeMap<UsageKey, Usage> = BTreeMap::new();
+    // A commit's thousands of entries fall on a few rows: sum under borrowed
+    // keys, and build each row's owned key once.
+    let mut sums: BTreeMap<(&str, NaiveDate, &str, &str, &str, &str), Usage> = BTreeMap::new();
     let mut zones: BTreeMap<&str, Tz> = BTreeMap::new();
     for e in entries {
         let zone = *zones.entry(&e.waba).or_insert_with(|| tz(&e.waba));
         let day = zone.timestamp_millis_opt(e.at_ms).single().map(|t| t.date_naive()).unwrap_or_default();
-        let key = UsageKey {
-            waba: e.waba.clone(),
-            day: day.to_string(),
-            market: e.market.clone(),
-            category: e.category.clone(),
-            pricing_type: e.pricing_type.clone(),
-            currency: e.currency.clone(),
-        };
+        let key = (&*e.waba, day, &*e.market, &*e.category, &*e.pricing_type, &*e.currency);
         let sign = if e.kind == "reversal" { -1 } else { 1 };
-        let u = out.entry(key).or_default();
+        let u = sums.entry(key).or_default();
         u.volume += sign;
         match e.amount.as_deref().and_then(|a| a.parse::<Decimal>().ok()) {
             Some(a) => u.amount += a,
             None => u.unpriced += sign,
         }
     }
-    out
+    sums.into_iter()
+        .map(|((waba, day, market, category, pricing_type, currency), u)| {
+            let key = UsageKey {
+                waba: waba.to_owned(),
+                day: day.to_string(),
+                market: market.to_owned(),
+                category: category.to_owned(),
+                pricing_type: pricing_type.to_owned(),
+                currency: currency.to_owned(),
+            };
+            (key, u)
+        })
+        .collect()
 }
 
 /// A daily usage row read back.

@@ -1,8 +1,17 @@
 //! Row types of the ledger tables.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+/// A text column whose value is nearly always one of a few fixed names
+/// (the engine's interned categories, markets and regimes; a kind, a
+/// cause): the committer builds a row per message, and borrows them instead
+/// of allocating each. Rows read back own theirs.
+pub type RowText = Cow<'static, str>;
 
 /// The columns [`StoredEvent::from_row`] reads.
 pub const STORED_EVENT_COLUMNS: &str = "id, at_ms, source, body, result, entry_seq";
@@ -79,26 +88,27 @@ pub struct EntryRow {
     pub seq: i64,
     pub id: String,
     /// `charge` or `reversal`.
-    pub kind: String,
+    pub kind: RowText,
     /// For a reversal: the seq of the charge it cancels.
     pub reverses: Option<i64>,
     /// Why the entry was written: `rated`, `late_event`, `status`, `send_record`.
-    pub cause: String,
+    pub cause: RowText,
     pub at_ms: i64,
     pub recorded_ms: i64,
     pub business_number: String,
     pub billable: i64,
-    pub category: String,
-    pub pricing_type: String,
-    pub market: String,
-    pub country: String,
+    pub category: RowText,
+    pub pricing_type: RowText,
+    pub market: RowText,
+    pub country: RowText,
     pub currency: String,
     /// Exact decimal text; negative for a reversal; `None` when unpriced.
     pub amount: Option<String>,
-    pub regime: String,
-    pub rate_card: Option<String>,
-    pub tier: Option<String>,
-    pub plugin_set: String,
+    pub regime: RowText,
+    pub rate_card: Option<RowText>,
+    pub tier: Option<RowText>,
+    /// Shared by every entry one plugin set writes.
+    pub plugin_set: Arc<str>,
     pub meta_pricing: Option<String>,
 }
 
@@ -108,29 +118,29 @@ impl EntryRow {
             waba: r.try_get("waba")?,
             seq: r.try_get("seq")?,
             id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
+            kind: Cow::Owned(r.try_get("kind")?),
             reverses: r.try_get("reverses")?,
-            cause: r.try_get("cause")?,
+            cause: Cow::Owned(r.try_get("cause")?),
             at_ms: r.try_get("at_ms")?,
             recorded_ms: r.try_get("recorded_ms")?,
             business_number: r.try_get("business_number")?,
             billable: r.try_get("billable")?,
-            category: r.try_get("category")?,
-            pricing_type: r.try_get("pricing_type")?,
-            market: r.try_get("market")?,
-            country: r.try_get("country")?,
+            category: Cow::Owned(r.try_get("category")?),
+            pricing_type: Cow::Owned(r.try_get("pricing_type")?),
+            market: Cow::Owned(r.try_get("market")?),
+            country: Cow::Owned(r.try_get("country")?),
             currency: r.try_get("currency")?,
             amount: r.try_get("amount")?,
-            regime: r.try_get("regime")?,
-            rate_card: r.try_get("rate_card")?,
-            tier: r.try_get("tier")?,
-            plugin_set: r.try_get("plugin_set")?,
+            regime: Cow::Owned(r.try_get("regime")?),
+            rate_card: r.try_get::<Option<String>, _>("rate_card")?.map(Cow::Owned),
+            tier: r.try_get::<Option<String>, _>("tier")?.map(Cow::Owned),
+            plugin_set: Arc::from(r.try_get::<String, _>("plugin_set")?),
             meta_pricing: r.try_get("meta_pricing")?,
         })
     }
 
     /// The reversal of this charge, recorded as `seq`.
-    pub fn reversal(&self, seq: i64, cause: &str, recorded_ms: i64) -> EntryRow {
+    pub fn reversal(&self, seq: i64, cause: &'static str, recorded_ms: i64) -> EntryRow {
         let amount = self.amount.as_ref().map(|a| match a.strip_prefix('-') {
             Some(positive) => positive.to_owned(),
             None if a.chars().all(|c| c == '0' || c == '.') => a.clone(),
@@ -138,9 +148,9 @@ impl EntryRow {
         });
         EntryRow {
             seq,
-            kind: "reversal".to_owned(),
+            kind: RowText::Borrowed("reversal"),
             reverses: Some(self.seq),
-            cause: cause.to_owned(),
+            cause: RowText::Borrowed(cause),
             recorded_ms,
             amount,
             ..self.clone()
@@ -178,10 +188,7 @@ mod tests {
             meta_pricing: None,
         };
         let r = charge.reversal(9, "late_event", 2);
-        assert_eq!(
-            (r.seq, r.reverses, r.amount.as_deref(), r.kind.as_str()),
-            (9, Some(4), Some("-0.0411"), "reversal")
-        );
+        assert_eq!((r.seq, r.reverses, r.amount.as_deref(), &*r.kind), (9, Some(4), Some("-0.0411"), "reversal"));
         let zero = EntryRow { amount: Some("0".into()), ..charge };
         assert_eq!(zero.reversal(10, "status", 3).amount.as_deref(), Some("0"));
     }

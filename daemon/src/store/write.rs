@@ -5,10 +5,11 @@ use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe};
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::finance::{Usage, UsageKey};
 use super::staging::{Move, StagingPair};
-use super::{EntryRow, StatusRow, Store, CHUNK, ENTRY_COLUMNS};
+use super::{EntryRow, RowText, StatusRow, Store, CHUNK, ENTRY_COLUMNS};
 
 /// The columns of `events` and `events_recent`, in insert order.
 pub(super) const EVENT_COLUMNS: &str = "waba, id, at_ms, source, body, result, entry_seq, received_ms";
@@ -36,9 +37,10 @@ pub struct EventRow {
     pub waba: String,
     pub id: String,
     pub at_ms: i64,
-    pub source: String,
+    pub source: RowText,
     pub body: String,
-    pub result: String,
+    /// Shared with the answer that carries it.
+    pub result: Arc<str>,
     pub entry_seq: i64,
 }
 
@@ -167,9 +169,9 @@ impl Store {
                     .bind(e.waba)
                     .bind(e.id)
                     .bind(e.at_ms)
-                    .bind(e.source)
+                    .bind(e.source.into_owned())
                     .bind(e.body)
-                    .bind(e.result)
+                    .bind(e.result.to_string())
                     .bind(e.entry_seq)
                     .bind(now_ms);
             }
@@ -180,9 +182,9 @@ impl Store {
                 .bind(u.waba)
                 .bind(u.id)
                 .bind(u.at_ms)
-                .bind(u.source)
+                .bind(u.source.into_owned())
                 .bind(u.body)
-                .bind(u.result)
+                .bind(u.result.to_string())
                 .bind(u.entry_seq)
                 .execute(&mut *tx)
                 .await?;
@@ -269,23 +271,23 @@ fn bind_entry(q: Query<'static, Any, AnyArguments>, e: EntryRow) -> Query<'stati
     q.bind(e.waba)
         .bind(e.seq)
         .bind(e.id)
-        .bind(e.kind)
+        .bind(e.kind.into_owned())
         .bind(e.reverses)
-        .bind(e.cause)
+        .bind(e.cause.into_owned())
         .bind(e.at_ms)
         .bind(e.recorded_ms)
         .bind(e.business_number)
         .bind(e.billable)
-        .bind(e.category)
-        .bind(e.pricing_type)
-        .bind(e.market)
-        .bind(e.country)
+        .bind(e.category.into_owned())
+        .bind(e.pricing_type.into_owned())
+        .bind(e.market.into_owned())
+        .bind(e.country.into_owned())
         .bind(e.currency)
         .bind(e.amount)
-        .bind(e.regime)
-        .bind(e.rate_card)
-        .bind(e.tier)
-        .bind(e.plugin_set)
+        .bind(e.regime.into_owned())
+        .bind(e.rate_card.map(RowText::into_owned))
+        .bind(e.tier.map(RowText::into_owned))
+        .bind(e.plugin_set.to_string())
         .bind(e.meta_pricing)
 }
 

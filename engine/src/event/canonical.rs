@@ -62,10 +62,18 @@ fn field(out: &mut String, name: &str, value: &str, first: bool) {
     push_str(out, value);
 }
 
-/// A JSON string literal, escaped by serde_json.
+/// A JSON string literal, as serde_json writes it. A string without a
+/// character JSON escapes (`"`, `\\`, a control character), as nearly every
+/// id, number and name is, is copied as it is, without building a string.
 fn push_str(out: &mut String, s: &str) {
-    // Serializing a &str cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Serializing a &str cannot fail.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
 }
 
 /// The serde name of a unit enum variant (`"view_once"`, ...).
@@ -80,6 +88,28 @@ fn enum_name<T: serde::Serialize>(v: &T) -> &'static str {
 mod tests {
     use super::*;
     use crate::event::{decode_normalized, Feature};
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let cases = [
+            "",
+            "wamid.HBgL",
+            "+6281234567890",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "nul\u{0}",
+            "\u{1f}",
+            "del\u{7f}",
+            "é ✓ 😀",
+            "</script>",
+        ];
+        for s in cases {
+            let mut out = String::new();
+            push_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
 
     #[test]
     fn canonical_form_reads_back_to_the_same_event() {

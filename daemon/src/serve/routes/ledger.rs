@@ -127,7 +127,7 @@ fn entry_json(r: &EntryRow, sets: &HashMap<String, Value>) -> Value {
         "regime": r.regime,
         "rate_card": r.rate_card,
         "tier": r.tier,
-        "plugins": sets.get(&r.plugin_set).cloned().unwrap_or(Value::Null),
+        "plugins": sets.get(&*r.plugin_set).cloned().unwrap_or(Value::Null),
         "meta_pricing": r.meta_pricing.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()),
     })
 }

@@ -71,12 +71,12 @@ impl Dimension {
 
     fn value(self, r: &EntryRow) -> String {
         match self {
-            Self::Country => r.country.clone(),
+            Self::Country => r.country.to_string(),
             Self::Phone => r.business_number.trim_start_matches('+').to_owned(),
             Self::PricingCategory => r.category.to_uppercase(),
             Self::PricingType => r.pricing_type.to_uppercase(),
-            Self::Market => r.market.clone(),
-            Self::Tier => r.tier.clone().unwrap_or_default(),
+            Self::Market => r.market.to_string(),
+            Self::Tier => r.tier.as_deref().unwrap_or_default().to_owned(),
         }
     }
 }
