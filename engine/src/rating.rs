@@ -1,6 +1,7 @@
 //! The rating pipeline: host context → plugin pipeline → pricing, per WABA in
 //! timestamp order, with every batch sent to the plugins in one call.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
@@ -92,9 +93,9 @@ impl Rater {
 
     /// Rates `events` as if they came next, then puts every WABA's state back
     /// as it was: what a dry run answers.
-    pub fn rate_dry_run(&mut self, events: &[Event]) -> Vec<RateOutcome> {
+    pub fn rate_dry_run<E: Borrow<Event> + Sync>(&mut self, events: &[E]) -> Vec<RateOutcome> {
         let wabas: Vec<WabaId> = {
-            let mut seen: Vec<&WabaId> = events.iter().map(|e| &e.waba).collect();
+            let mut seen: Vec<&WabaId> = events.iter().map(|e| &e.borrow().waba).collect();
             seen.sort_unstable();
             seen.dedup();
             seen.into_iter().cloned().collect()
@@ -162,11 +163,11 @@ impl Rater {
         self.states.insert(waba, state);
     }
 
-    /// Rates `events`; the results come back in input order.
-    pub fn rate(&mut self, events: &[Event]) -> Vec<RateOutcome> {
+    /// Rates `events` (owned or borrowed); the results come back in input order.
+    pub fn rate<E: Borrow<Event> + Sync>(&mut self, events: &[E]) -> Vec<RateOutcome> {
         let mut groups: FxHashMap<&WabaId, Vec<usize>> = FxHashMap::default();
         for (i, e) in events.iter().enumerate() {
-            groups.entry(&e.waba).or_default().push(i);
+            groups.entry(&e.borrow().waba).or_default().push(i);
         }
         let mut work: Vec<(WabaId, Vec<usize>, WabaState)> = groups
             .into_iter()
@@ -246,11 +247,11 @@ struct Prepared<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn rate_waba(
+    fn rate_waba<E: Borrow<Event>>(
         &self,
         waba: &WabaId,
         state: &mut WabaState,
-        events: &[Event],
+        events: &[E],
         mut idx: Vec<usize>,
     ) -> Vec<(usize, RateOutcome)> {
         let Some(profile) = self.policies.profiles.profile(&waba.0) else {
@@ -260,41 +261,41 @@ impl<'a> Context<'a> {
             );
             return idx.into_iter().map(|i| (i, Err(err.clone()))).collect();
         };
-        idx.sort_by_key(|&i| (events[i].at, i));
+        idx.sort_by_key(|&i| (events[i].borrow().at, i));
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(BATCH_SIZE) {
             self.rate_chunk(profile, state, events, chunk, &mut out);
         }
         if let Some(last) = idx.last() {
-            let now = events[*last].at.timestamp_millis();
+            let now = events[*last].borrow().at.timestamp_millis();
             state.high_water_ms = state.high_water_ms.max(now);
             state.expire_windows(state.high_water_ms);
         }
         out
     }
 
-    fn rate_chunk(
+    fn rate_chunk<E: Borrow<Event>>(
         &self,
         profile: &WabaProfile,
         state: &mut WabaState,
-        events: &[Event],
+        events: &[E],
         chunk: &[usize],
         out: &mut Vec<(usize, RateOutcome)>,
     ) {
         let tz = profile.timezone;
         let mut prepared = Vec::with_capacity(chunk.len());
         for &i in chunk {
-            match self.prepare(profile, tz, state, &events[i], i) {
+            match self.prepare(profile, tz, state, events[i].borrow(), i) {
                 Ok(p) => prepared.push(p),
                 Err(e) => out.push((i, Err(e))),
             }
         }
         let mut builder = BatchBuilder::default();
         for p in &prepared {
-            builder.push(fact_of(&events[p.index], p));
+            builder.push(fact_of(events[p.index].borrow(), p));
         }
         builder.seal();
-        let waba = chunk.first().map(|&i| events[i].waba.0.as_str()).unwrap_or_default();
+        let waba = chunk.first().map(|&i| events[i].borrow().waba.0.as_str()).unwrap_or_default();
         let batch = builder.batch(waba, &profile.primary_country);
         let decisions = match self.pipeline.evaluate(&batch) {
             Ok(d) => d,
@@ -306,7 +307,7 @@ impl<'a> Context<'a> {
         };
         let plugins = self.pipeline.versions();
         for (p, decision) in prepared.into_iter().zip(decisions) {
-            let e = &events[p.index];
+            let e = events[p.index].borrow();
             out.push((p.index, Ok(self.finish(profile, state, e, p, decision, plugins))));
         }
     }

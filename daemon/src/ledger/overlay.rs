@@ -67,14 +67,9 @@ fn index(table: &mut HashTable<At>, hasher: &RandomState, groups: &[Arc<Changes>
     }
 }
 
-fn find(
-    table: &HashTable<At>,
-    hasher: &RandomState,
-    groups: &[Arc<Changes>],
-    key_of: KeyOf,
-    key: (&str, &str),
-) -> Option<At> {
-    table.find(hasher.hash_one(key), |&at| key_of(groups, at) == key).copied()
+/// Where `key`'s row is; `hash` is the overlay's hash of `key`.
+fn find(table: &HashTable<At>, groups: &[Arc<Changes>], key_of: KeyOf, key: (&str, &str), hash: u64) -> Option<At> {
+    table.find(hash, |&at| key_of(groups, at) == key).copied()
 }
 
 impl Overlay {
@@ -119,7 +114,8 @@ impl Overlay {
 
     /// Whether it holds an event under `key`.
     pub fn has_event(&self, waba: &str, id: &str) -> bool {
-        find(&self.events, &self.hasher, &self.groups, event_key, (waba, id)).is_some()
+        let key = (waba, id);
+        find(&self.events, &self.groups, event_key, key, self.hasher.hash_one(key)).is_some()
     }
 
     /// Takes in `newer`'s rows, which replace its own under the same key.
@@ -142,8 +138,13 @@ impl Overlay {
         stored: &mut HashMap<(String, String), StoredEvent>,
         statuses: &mut HashMap<(String, String), StatusRow>,
     ) {
+        if self.events.is_empty() && self.statuses.is_empty() {
+            return;
+        }
         for &key in keys {
-            if let Some(at) = find(&self.events, &self.hasher, &self.groups, event_key, key) {
+            // One hash for both tables: the same hasher.
+            let hash = self.hasher.hash_one(key);
+            if let Some(at) = find(&self.events, &self.groups, event_key, key, hash) {
                 let e = event_at(&self.groups, at);
                 let event = StoredEvent {
                     id: e.id.clone(),
@@ -155,7 +156,7 @@ impl Overlay {
                 };
                 stored.insert((key.0.to_owned(), key.1.to_owned()), event);
             }
-            if let Some((g, i)) = find(&self.statuses, &self.hasher, &self.groups, status_key, key) {
+            if let Some((g, i)) = find(&self.statuses, &self.groups, status_key, key, hash) {
                 statuses.insert((key.0.to_owned(), key.1.to_owned()), self.groups[g].statuses[i].1.clone());
             }
         }

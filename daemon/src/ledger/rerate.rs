@@ -1,6 +1,7 @@
 //! Rating inside the committer: the in-order fast path, re-rating after late
 //! messages, stand-in replacement, and failed deliveries.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -85,7 +86,7 @@ impl Committer {
 
         // In order: continue each WABA's state.
         fast.sort_by_key(|&i| pendings[i].key());
-        let events: Vec<Event> = fast.iter().map(|&i| pendings[i].event.clone()).collect();
+        let events: Vec<&Event> = fast.iter().map(|&i| &pendings[i].event).collect();
         let outcomes = self.rate_segmented(&events);
         // A WABA's messages go to the plugins in their own batches: a failure
         // names the WABAs it hit, and the others' results stand.
@@ -213,29 +214,30 @@ impl Committer {
     /// Rates events sorted by (timestamp, id), one UTC day at a time, taking
     /// checkpoints of each WABA's state: at the start of each day, and every
     /// so many events.
-    pub(super) fn rate_segmented(&mut self, events: &[Event]) -> Vec<RateOutcome> {
+    pub(super) fn rate_segmented<E: Borrow<Event> + Sync>(&mut self, events: &[E]) -> Vec<RateOutcome> {
         self.rate_segmented_with(events, &mut |_| {})
     }
 
     /// [`Self::rate_segmented`], telling `progress` how many events are
     /// rated after each day.
-    pub(super) fn rate_segmented_with(
+    pub(super) fn rate_segmented_with<E: Borrow<Event> + Sync>(
         &mut self,
-        events: &[Event],
+        events: &[E],
         progress: &mut dyn FnMut(usize),
     ) -> Vec<RateOutcome> {
         let mut out = Vec::with_capacity(events.len());
         let mut start = 0;
         while start < events.len() {
-            let day = day_start(events[start].at.timestamp_millis());
+            let day = day_start(events[start].borrow().at.timestamp_millis());
             let end = events[start..]
                 .iter()
-                .position(|e| day_start(e.at.timestamp_millis()) != day)
+                .position(|e| day_start(e.borrow().at.timestamp_millis()) != day)
                 .map_or(events.len(), |n| start + n);
             let segment = &events[start..end];
             // Each WABA's first and last instant and count in the segment.
             let mut spans: BTreeMap<&str, (i64, i64, usize)> = BTreeMap::new();
             for e in segment {
+                let e = e.borrow();
                 let at = e.at.timestamp_millis();
                 let span = spans.entry(&e.waba.0).or_insert((at, at, 0));
                 span.1 = at;
