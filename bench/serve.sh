@@ -50,6 +50,20 @@ stop_daemon() {
 
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
 
+# The daemon's CPU time since it started (user + system, from /proc) per
+# stored event: in all, and by thread name (the committer, the commit
+# thread, the checkpointer, the HTTP runtime). Start-up is a few ms of it.
+cpu_per_event() {
+  local n=$1
+  cat /proc/"$PID"/task/*/stat 2>/dev/null | awk -v n="$n" -v tck="$(getconf CLK_TCK)" '
+    { name = $2; gsub(/[()]/, "", name); us = ($14 + $15) / tck * 1e6 / n; sum += us; by[name] += us }
+    END {
+      printf "CPU per stored event: %.2f us", sum
+      for (k in by) if (by[k] >= 0.05) printf "; %s %.2f", k, by[k]
+      printf "\n"
+    }'
+}
+
 stored() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total/ { n += $2 } END { printf "%d", n }'; }
 
 reversals() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total.*reversal/ { n += $2 } END { printf "%d", n }'; }
@@ -60,7 +74,10 @@ scenario_batch() {
   start_daemon
   wrk -t"$c" -c"$c" -d"$DURATION" --timeout 10s -s bench/rate_batch.lua "http://$ADDR" | tee "$WORK/wrk.txt"
   awk '/Requests\/sec/ { printf "=> %.0f events/s\n", $2 * 1000 }' "$WORK/wrk.txt"
-  echo "entries written: $(stored); RSS $(rss_mb) MB"
+  local n
+  n=$(stored)
+  echo "entries written: $n; RSS $(rss_mb) MB"
+  cpu_per_event "$n"
   stop_daemon
 }
 
