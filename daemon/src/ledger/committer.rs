@@ -510,7 +510,7 @@ impl Committer {
             let (events, _) = parts(&job.submission);
             let webhook = matches!(job.submission, Submission::Webhook { .. });
             let mut local: Vec<Pending> = Vec::new();
-            let mut local_index: HashMap<(String, String), usize> = HashMap::new();
+            let mut local_index: HashMap<(String, String), usize> = HashMap::with_capacity(events.len());
             let mut job_slots = Vec::with_capacity(events.len());
             let mut conflicts = Vec::new();
             for (i, e) in events.iter().enumerate() {
@@ -580,8 +580,15 @@ impl Committer {
                 answers[j] = Some(Err(LedgerError::Conflict(conflicts)));
                 continue;
             }
-            for (key, p) in local_index {
-                in_group.insert(key, pendings.len() + p);
+            if in_group.is_empty() {
+                // The group's first job (often its only one): its index as it is.
+                debug_assert!(pendings.is_empty());
+                in_group = local_index;
+            } else {
+                in_group.reserve(local_index.len());
+                for (key, p) in local_index {
+                    in_group.insert(key, pendings.len() + p);
+                }
             }
             pendings.extend(local);
             slots[j] = job_slots;
