@@ -21,9 +21,8 @@ use rusqlite::Connection;
 /// How often the thread checkpoints.
 const INTERVAL: Duration = Duration::from_millis(20);
 
-/// The commit connection's own `wal_autocheckpoint`: 16 MiB of WAL in a
-/// new file's 8 KiB pages (8 MiB in a file made before, with 4 KiB pages).
-pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 2048;
+/// The commit connection's own `wal_autocheckpoint` (pages of 4 KiB).
+pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 4096;
 
 /// The checkpoint thread; dropping this ends it.
 pub(crate) struct Checkpointer {

@@ -300,9 +300,6 @@ mod tests {
         let store = runtime.block_on(Store::open(&url)).expect("store");
         assert!(store.direct.is_some(), "a SQLite file commits through rusqlite");
         assert!(store.reader.is_some(), "and the committer reads through rusqlite");
-        let page_size: i64 =
-            runtime.block_on(sqlx::query_scalar("PRAGMA page_size").fetch_one(&store.pool)).expect("page size");
-        assert_eq!(page_size, 8192, "a new ledger file has 8 KiB pages");
 
         let staged = Changes {
             new_events: vec![event("m1", "{\"r\":1}", 1)],

@@ -135,11 +135,6 @@ impl Store {
                         // WAL lets readers run beside the one writer; FULL makes each
                         // commit durable before the daemon acknowledges it.
                         for pragma in [
-                            // Takes effect only on a new file (before WAL).
-                            // Against 4 KiB, a batch commit writes and
-                            // checksums fewer, fuller pages: about 9 % less
-                            // of the commit thread's time (BENCHMARKS.md).
-                            "PRAGMA page_size = 8192",
                             "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = FULL",
                             "PRAGMA busy_timeout = 10000",
