@@ -51,14 +51,16 @@ stop_daemon() {
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
 
 # The daemon's CPU time since it started (user + system, from /proc) per
-# stored event: in all, and by thread name (the committer, the commit
-# thread, the checkpointer, the HTTP runtime). Start-up is a few ms of it.
+# stored event (or per request, when the second argument says so): in all,
+# and by thread name (the committer, the commit thread, the checkpointer,
+# the HTTP runtime). Start-up is a few ms of it.
 cpu_per_event() {
-  local n=$1
-  cat /proc/"$PID"/task/*/stat 2>/dev/null | awk -v n="$n" -v tck="$(getconf CLK_TCK)" '
+  local n=$1 what=${2:-stored event}
+  [ "$n" -gt 0 ] || return 0
+  cat /proc/"$PID"/task/*/stat 2>/dev/null | awk -v n="$n" -v what="$what" -v tck="$(getconf CLK_TCK)" '
     { name = $2; gsub(/[()]/, "", name); us = ($14 + $15) / tck * 1e6 / n; sum += us; by[name] += us }
     END {
-      printf "CPU per stored event: %.2f us", sum
+      printf "CPU per %s: %.2f us", what, sum
       for (k in by) if (by[k] >= 0.05) printf "; %s %.2f", k, by[k]
       printf "\n"
     }'
@@ -94,6 +96,7 @@ scenario_single() {
   # with reversals.
   awk '/requests in/ { printf "requests answered: %d; ", $1 }' "$WORK/wrk.txt"
   echo "entries written: $(stored), of them reversals: $(reversals); RSS $(rss_mb) MB"
+  cpu_per_event "$(stored)"
   stop_daemon
 }
 
@@ -110,6 +113,7 @@ scenario_paced() {
   # counts from when each was due (see the example's doc comment).
   "$load" --url "http://$ADDR" --rate "$rate" --connections 64 --seconds "${DURATION%s}" | tee "$WORK/paced.txt"
   echo "entries written: $(stored), of them reversals: $(reversals); RSS $(rss_mb) MB"
+  cpu_per_event "$(stored)"
   stop_daemon
 }
 
@@ -119,8 +123,9 @@ scenario_dry() {
   # One wrk thread drives the 64 connections, naming the 64 WABAs in turn:
   # 64 threads cost a quarter of the two cores the daemon shares with wrk.
   # Dry runs store nothing, so a WABA's requests may overlap.
-  wrk -t1 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR" -- dry "$(date +%s)" 64
+  wrk -t1 -c64 -d"$DURATION" --latency -s bench/rate_single.lua "http://$ADDR" -- dry "$(date +%s)" 64 | tee "$WORK/wrk.txt"
   echo "entries written: $(stored) (a dry run stores nothing); RSS $(rss_mb) MB"
+  cpu_per_event "$(awk '/requests in/ { print $1 }' "$WORK/wrk.txt")" request
   stop_daemon
 }
 

@@ -1,5 +1,6 @@
 //! The in-process pipeline on generated mixed traffic, in batches of 1,024:
-//! host context + both bundled plugins + pricing, and the plugin calls alone.
+//! host context + both bundled plugins + pricing, the plugin calls alone, and
+//! single messages into a WABA with many open windows.
 //!
 //! `cargo bench -p coexist-engine --bench pipeline`
 
@@ -48,6 +49,39 @@ fn pipeline(c: &mut Criterion) {
                 |mut rater| rater.rate(&events),
                 BatchSize::PerIteration,
             )
+        });
+    }
+    group.finish();
+}
+
+/// One message at a time into a WABA with many open windows, as the
+/// committer rates a stream of single-event requests: journal, rate, keep.
+/// Keeping sweeps expired windows only once the map has grown by half, so
+/// the cost per message does not grow with the WABA's users.
+fn single_events(c: &mut Criterion) {
+    let (policies, pipeline) = setup();
+    let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("valid date");
+    let mut group = c.benchmark_group("single-events");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    for users in [1_000u64, 50_000] {
+        // One WABA; each user once, so every message opens windows of its own.
+        let warm = synthetic::traffic(users as usize, 1, users.div_ceil(30), start, 11);
+        let mut rater = Rater::new(policies.clone(), pipeline.clone()).with_threads(1);
+        rater.rate(&warm);
+        let waba = warm[0].waba.clone();
+        let mut next = warm.last().expect("traffic").clone();
+        let mut n = 0u64;
+        group.bench_function(format!("journal-rate-keep/{users}-users"), |b| {
+            b.iter(|| {
+                n += 1;
+                next.id = format!("single-{n}").into();
+                next.at += chrono::Duration::milliseconds(1);
+                rater.begin_journal(&waba);
+                let out = rater.rate(std::slice::from_ref(&next));
+                rater.keep(&waba);
+                out
+            })
         });
     }
     group.finish();
@@ -103,5 +137,5 @@ fn plugins(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipeline, plugins);
+criterion_group!(benches, pipeline, plugins, single_events);
 criterion_main!(benches);

@@ -32,6 +32,9 @@ pub enum AllowanceKey {
     Number(NumberKey),
 }
 
+/// Below this many windows a WABA's map is not swept: too small to matter.
+const MIN_SWEEP_WINDOWS: usize = 64;
+
 /// All rating state of one WABA.
 ///
 /// A clone never carries the journal: a checkpoint taken while changes are
@@ -47,6 +50,9 @@ pub struct WabaState {
     pub tiers: HashMap<(Market, BilledCategory, MonthKey), u64>,
     /// The latest event instant applied, for expiring windows.
     pub high_water_ms: i64,
+    /// How many windows the map may hold before the next sweep of expired
+    /// ones (see [`WabaState::expire_windows`]).
+    sweep_at: usize,
     /// Set while changes are journaled (a dry run, or a group not yet
     /// committed): what to restore if they are undone.
     journal: Option<Box<Journal>>,
@@ -63,6 +69,7 @@ impl Clone for WabaState {
             allowance: self.allowance.clone(),
             tiers: self.tiers.clone(),
             high_water_ms: self.high_water_ms,
+            sweep_at: self.sweep_at,
             journal: None,
         }
     }
@@ -116,11 +123,18 @@ impl WabaState {
         }
     }
 
-    /// Drops windows that can no longer matter, to keep memory flat.
+    /// Drops windows that can no longer matter, to keep memory flat: once
+    /// the map has grown by half since the last sweep. A sweep reads every
+    /// window, and the committer asks for one after each group of each WABA:
+    /// sweeping every time would cost a stream of single events a pass over
+    /// all of its WABA's users per message. To a message at or after the
+    /// latest one applied, an expired window that stays behaves as a missing
+    /// one (its instants are all past), so when it goes changes no verdict.
     /// Does nothing while changes are journaled: a rollback must find them.
     pub fn expire_windows(&mut self, now_ms: i64) {
-        if self.journal.is_none() {
+        if self.journal.is_none() && self.windows.len() >= self.sweep_at {
             self.windows.retain(|_, w| !w.expired(now_ms));
+            self.sweep_at = (self.windows.len() + self.windows.len() / 2).max(MIN_SWEEP_WINDOWS);
         }
     }
 
@@ -231,5 +245,64 @@ impl WabaState {
         if let Some(j) = &mut self.journal {
             j.tiers.push((key, self.tiers.get(&key).copied()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window of user `u` that closes at `until`.
+    fn open(state: &mut WabaState, u: u32, until: i64) {
+        state.windows.insert((0, u as UserKey), UserWindows { csw_until: until, ..UserWindows::default() });
+    }
+
+    #[test]
+    fn expired_windows_are_swept_once_the_map_has_grown_by_half() {
+        let mut state = WabaState::default();
+        // 100 users, each window closing at its own instant.
+        for u in 0..100 {
+            open(&mut state, u, 1_000 + i64::from(u));
+        }
+        state.expire_windows(1_049);
+        assert_eq!(state.windows.len(), 50, "the first call sweeps: windows closed by 1,049 go");
+        // Growing to 74 (under 75, half again) sweeps nothing, even with
+        // every window expired.
+        for u in 100..124 {
+            open(&mut state, u, 2_000);
+        }
+        state.expire_windows(5_000);
+        assert_eq!(state.windows.len(), 74, "below the threshold nothing is read");
+        open(&mut state, 124, 9_000);
+        state.expire_windows(5_000);
+        assert_eq!(state.windows.len(), 1, "at 75 the sweep runs: only the open window stays");
+    }
+
+    #[test]
+    fn a_stream_of_new_users_keeps_the_map_within_half_again_of_the_open_windows() {
+        let mut state = WabaState::default();
+        // One new user per second, each window open for 1,000 s: about
+        // 1,000 open at any time.
+        let mut most = 0;
+        for t in 0..20_000i64 {
+            open(&mut state, t as u32, t + 1_000);
+            state.expire_windows(t);
+            most = most.max(state.windows.len());
+        }
+        assert!(most <= 1_000 * 3 / 2 + 2, "the map peaked at {most} windows");
+    }
+
+    #[test]
+    fn nothing_is_swept_while_changes_are_journaled() {
+        let mut state = WabaState::default();
+        for u in 0..100 {
+            open(&mut state, u, 10);
+        }
+        state.high_water_ms = 1_000;
+        state.begin_journal();
+        state.expire_windows(1_000);
+        assert_eq!(state.windows.len(), 100);
+        state.keep();
+        assert_eq!(state.windows.len(), 0, "keeping the changes sweeps what expired");
     }
 }
