@@ -65,7 +65,8 @@ fn single_events(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(20);
     for users in [1_000u64, 50_000] {
-        // One WABA; each user once, so every message opens windows of its own.
+        // One WABA, with about as many users as messages: most messages
+        // open windows of their own.
         let warm = synthetic::traffic(users as usize, 1, users.div_ceil(30), start, 11);
         let mut rater = Rater::new(policies.clone(), pipeline.clone()).with_threads(1);
         rater.rate(&warm);

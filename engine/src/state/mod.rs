@@ -253,8 +253,8 @@ mod tests {
     use super::*;
 
     /// A window of user `u` that closes at `until`.
-    fn open(state: &mut WabaState, u: u32, until: i64) {
-        state.windows.insert((0, u as UserKey), UserWindows { csw_until: until, ..UserWindows::default() });
+    fn open(state: &mut WabaState, u: UserKey, until: i64) {
+        state.windows.insert((0, u), UserWindows { csw_until: until, ..UserWindows::default() });
     }
 
     #[test]
@@ -281,11 +281,11 @@ mod tests {
     #[test]
     fn a_stream_of_new_users_keeps_the_map_within_half_again_of_the_open_windows() {
         let mut state = WabaState::default();
-        // One new user per second, each window open for 1,000 s: about
+        // One new user per millisecond, each window open for 1,000 ms:
         // 1,000 open at any time.
         let mut most = 0;
         for t in 0..20_000i64 {
-            open(&mut state, t as u32, t + 1_000);
+            open(&mut state, t as UserKey, t + 1_000);
             state.expire_windows(t);
             most = most.max(state.windows.len());
         }
