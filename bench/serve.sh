@@ -66,6 +66,15 @@ cpu_per_event() {
     }'
 }
 
+# The database file's bytes per stored event, once the daemon has stopped
+# (its last connection checkpoints the WAL into the file).
+db_bytes_per_event() {
+  local n=$1 bytes
+  [ "$n" -gt 0 ] || return 0
+  bytes=$(cat "$WORK"/ledger.db* | wc -c)
+  echo "database: $bytes bytes, $((bytes / n)) per stored event"
+}
+
 stored() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total/ { n += $2 } END { printf "%d", n }'; }
 
 reversals() { curl -fs "http://$ADDR/metrics" | awk '/^coexist_events_rated_total.*reversal/ { n += $2 } END { printf "%d", n }'; }
@@ -81,6 +90,7 @@ scenario_batch() {
   echo "entries written: $n; RSS $(rss_mb) MB"
   cpu_per_event "$n"
   stop_daemon
+  db_bytes_per_event "$n"
 }
 
 scenario_single() {

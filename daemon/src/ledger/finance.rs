@@ -318,6 +318,7 @@ impl Committer {
                 source: s.source.clone().into(),
                 body: s.body.clone(),
                 result: Arc::from(now.to_string()),
+                compact: None,
                 entry_seq: entry.seq,
             });
             changes.entries.push(entry);

@@ -458,3 +458,62 @@ fn a_late_arrival_that_fails_to_rate_leaves_the_group_in_hand_alone() {
     assert!(late.queued[0].is_none(), "the failing request was not answered with the group");
     assert_eq!(late.put_back, 1, "it waits for a group of its own");
 }
+
+/// A new message's result is stored as what its charge does not hold, and
+/// every way of reading the message back gives the bytes the answer carried.
+#[test]
+fn a_result_is_stored_compact_and_reads_back_the_same() {
+    let Fixture { mut committer, runtime, _dir } = committer();
+    let u = "+6281234567890";
+    let template = json!({ "id": "offer", "waba": "W1", "business_number": "+6221555000", "user": u,
+        "direction": "outbound", "side": "api", "type": "template", "template_category": "marketing",
+        "timestamp": "2026-03-10T10:07:00Z" });
+    let template = decode_normalized(&template.to_string()).expect("event");
+    let events = vec![
+        event("in", "W1", u, "inbound", "2026-03-10T10:00:00Z"),
+        event("reply", "W1", u, "outbound", "2026-03-10T10:05:00Z"),
+        event("cold", "W1", "+6281234567891", "outbound", "2026-03-10T10:06:00Z"),
+        template,
+    ];
+    let answers = write(&mut committer, vec![events.clone()]);
+    let answered = answers[0].as_ref().expect("stored").results.clone();
+    let ids = ["in", "reply", "cold", "offer"];
+    let by_id = |rows: Vec<crate::store::StoredEvent>| -> Vec<String> {
+        ids.iter().map(|id| rows.iter().find(|r| r.id == *id).expect("read back").result.clone()).collect()
+    };
+    let answered: Vec<String> = answered.iter().map(|r| r.to_string()).collect();
+    let offer: Value = serde_json::from_str(&answered[3]).expect("JSON");
+    assert_eq!((offer["category"].as_str(), offer["cost"].as_str().is_some()), (Some("marketing"), true), "{offer}");
+    assert!(outside_window(&serde_json::from_str(&answered[2]).expect("JSON")));
+    assert!(committer.index_staged().is_ok(), "the staged rows are indexed");
+
+    let db = rusqlite::Connection::open(_dir.path().join("ledger.db")).expect("open");
+    let stored: Vec<String> = ids
+        .iter()
+        .map(|id| db.query_row("SELECT result FROM events WHERE id = ?1", [id], |r| r.get(0)).expect("row"))
+        .collect();
+    assert_eq!((stored[0].as_str(), stored[1].as_str()), ("inbound api", "outbound api"));
+    // The violation is kept; the template's cost too, where its text has
+    // trailing zeros the entry drops.
+    assert!(stored[2].starts_with("outbound api {\"violations\":"), "{}", stored[2]);
+    assert!(stored[2].len() < answered[2].len() - 150, "{} against {}", stored[2], answered[2]);
+    let cost = offer["cost"].as_str().expect("cost");
+    let compact_offer =
+        if cost.ends_with('0') { format!("outbound api {{\"cost\":\"{cost}\"}}") } else { "outbound api".into() };
+    assert_eq!(stored[3], compact_offer);
+
+    let store = committer.store.clone();
+    let by_sqlx = runtime.block_on(store.events_by_id("W1", &ids)).expect("read");
+    assert_eq!(by_id(by_sqlx), answered, "read by id");
+    let since = runtime.block_on(store.events_since("W1", 0)).expect("read");
+    assert_eq!(by_id(since), answered, "read by time");
+    let keys: Vec<(&str, &str)> = ids.iter().map(|id| ("W1", *id)).collect();
+    let (keyed, _) = runtime.block_on(store.keyed_rows(&keys, crate::store::Via::Writer)).expect("read");
+    assert_eq!(by_id(keyed.into_iter().map(|(_, e)| e).collect()), answered, "the committer's lookups");
+
+    // A replay is answered from what is stored, with the same bytes.
+    let again = write(&mut committer, vec![events]);
+    let again = again[0].as_ref().expect("replayed");
+    assert_eq!(again.repeats, 4);
+    assert_eq!(again.results.iter().map(|r| r.to_string()).collect::<Vec<_>>(), answered);
+}

@@ -175,6 +175,7 @@ mod tests {
             source: "api".into(),
             body: "{}".into(),
             result: result.into(),
+            compact: None,
             entry_seq: 1,
         }
     }

@@ -15,10 +15,7 @@ use serde_json::Value;
 use super::book::{day_start, rebuild_from, Book, OrderKey};
 use super::committer::{store_error, Committer, GroupError, Pending, Undo};
 use super::statuses::is_failed;
-use crate::store::{Changes, EntryRow, EventRow, StatusRow, StoredEvent};
-
-/// The kind of an entry that charges (or books at zero) a message.
-const KIND_CHARGE: &str = "charge";
+use crate::store::{compact_result, Changes, EntryRow, EventRow, StatusRow, StoredEvent, KIND_CHARGE};
 
 /// Why an entry was written.
 const CAUSE_RATED: &str = "rated";
@@ -158,6 +155,7 @@ impl Committer {
                     source: s.source.clone().into(),
                     body: s.body.clone(),
                     result,
+                    compact: None,
                     entry_seq: charge.seq,
                 });
                 changes.entries.push(reversal);
@@ -406,6 +404,7 @@ impl Committer {
                 source: r.stored.source.clone().into(),
                 body: r.stored.body.clone(),
                 result: Arc::from(now.to_string()),
+                compact: None,
                 entry_seq: entry.seq,
             });
             changes.entries.push(entry);
@@ -436,6 +435,14 @@ impl Committer {
         let cause = if p.replaces.is_some() { CAUSE_REPLACED } else { CAUSE_RATED };
         let entry = self.entry(&p.event, &rated, status, cause, now_ms);
         let at_ms = p.event.at.timestamp_millis();
+        // A new message's row goes where its charge goes, so it may store
+        // only what the charge does not hold (see `compact_result`).
+        let compact = if p.replaces.is_none() { compact_result::compact(&rated, &entry) } else { None };
+        debug_assert!(
+            compact.as_deref().is_none_or(|c| compact_result::rebuilds(&entry, &self.plugin_set.1, c, &result)),
+            "the result of {} does not rebuild from its charge: {result}",
+            p.event.id
+        );
         let row = EventRow {
             waba: waba.to_owned(),
             id: p.event.id.to_string(),
@@ -443,6 +450,7 @@ impl Committer {
             source: source_name(p.event.source).into(),
             body: p.body.clone(),
             result: Arc::clone(&result),
+            compact,
             entry_seq: entry.seq,
         };
         if p.replaces.is_some() {
@@ -470,29 +478,8 @@ impl Committer {
         now_ms: i64,
     ) -> EntryRow {
         let seq = self.books.get_mut(&e.waba.0).map_or(0, Book::take_seq);
-        EntryRow {
-            waba: e.waba.0.clone(),
-            seq,
-            id: e.id.to_string(),
-            kind: KIND_CHARGE.into(),
-            reverses: None,
-            cause: cause.into(),
-            at_ms: e.at.timestamp_millis(),
-            recorded_ms: now_ms,
-            business_number: e.business_number.as_str().to_owned(),
-            billable: i64::from(r.billable),
-            category: r.category.as_str().into(),
-            pricing_type: r.pricing_type.as_str().into(),
-            market: r.market.as_str().into(),
-            country: r.country.as_str().into(),
-            currency: r.currency.to_string(),
-            amount: r.cost.map(|c| c.normalize().to_string()),
-            regime: r.regime.as_str().into(),
-            rate_card: r.rate_card.map(|c| c.as_str().into()),
-            tier: r.tier.map(|t| t.as_str().into()),
-            plugin_set: Arc::clone(&self.plugin_set.0),
-            meta_pricing: status.and_then(|s| s.pricing.clone()),
-        }
+        let meta_pricing = status.and_then(|s| s.pricing.clone());
+        EntryRow::charge(e, r, seq, cause, now_ms, Arc::clone(&self.plugin_set.0), meta_pricing)
     }
 
     /// The time zone of a WABA's profile (UTC when it has none).

@@ -219,6 +219,7 @@ mod tests {
                 source: "api".into(),
                 body: "{}".into(),
                 result: "{}".into(),
+                compact: None,
                 entry_seq: n as i64,
             })
             .collect();

@@ -77,13 +77,22 @@ impl DirectWriter {
                 "INSERT INTO {events_table} ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?;
             for e in new_events {
-                insert.execute(params![e.waba, e.id, e.at_ms, e.source, e.body, e.result, e.entry_seq, now_ms])?;
+                insert.execute(params![
+                    e.waba,
+                    e.id,
+                    e.at_ms,
+                    e.source,
+                    e.body,
+                    e.stored_result(),
+                    e.entry_seq,
+                    now_ms
+                ])?;
             }
         }
         if !updated_events.is_empty() {
             let mut update = tx.prepare_cached(&numbered(UPDATE_EVENT))?;
             for u in updated_events {
-                update.execute(params![u.waba, u.id, u.at_ms, u.source, u.body, u.result, u.entry_seq])?;
+                update.execute(params![u.waba, u.id, u.at_ms, u.source, u.body, u.stored_result(), u.entry_seq])?;
             }
         }
         if !entries.is_empty() {
@@ -247,6 +256,7 @@ mod tests {
             source: "api".into(),
             body: format!("{{\"id\":\"{id}\"}}"),
             result: result.into(),
+            compact: None,
             entry_seq,
         }
     }

@@ -15,7 +15,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::{StatusRow, StoredEvent, STATUS_COLUMNS, STORED_EVENT_COLUMNS};
+use super::compact_result::{full_result, ChargeColumns};
+use super::{StatusRow, StoredEvent, STATUS_COLUMNS, STORED_EVENTS, STORED_EVENT_COLUMNS};
 
 /// The committer's own SQLite connection for reads.
 pub(crate) struct DirectReader {
@@ -38,7 +39,7 @@ impl DirectReader {
     /// The stored events and status rows among (WABA, id) pairs.
     pub fn by_key(&mut self, keys: &[(&str, &str)]) -> rusqlite::Result<KeyedRows> {
         let tx = self.conn.transaction()?;
-        let events = rows_by_key(&tx, STORED_EVENT_COLUMNS, "events", keys, event)?;
+        let events = rows_by_key(&tx, STORED_EVENT_COLUMNS, STORED_EVENTS, keys, event)?;
         // A WABA whose webhooks are not forwarded has no status rows: one
         // probe tells, instead of one per message.
         let mut with_statuses = Vec::with_capacity(keys.len());
@@ -74,13 +75,29 @@ fn rows_by_key<T>(
 }
 
 fn event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let id: String = r.get("id")?;
+    let charge = ChargeColumns {
+        billable: r.get("c_billable")?,
+        category: r.get("c_category")?,
+        pricing_type: r.get("c_pricing_type")?,
+        market: r.get("c_market")?,
+        country: r.get("c_country")?,
+        currency: r.get("c_currency")?,
+        amount: r.get("c_amount")?,
+        regime: r.get("c_regime")?,
+        rate_card: r.get("c_rate_card")?,
+        tier: r.get("c_tier")?,
+        plugins: r.get("c_plugins")?,
+    };
+    let result = full_result(&id, r.get("result")?, &charge)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into()))?;
     Ok(StoredEvent {
-        id: r.get("id")?,
         at_ms: r.get("at_ms")?,
         source: r.get("source")?,
         body: r.get("body")?,
-        result: r.get("result")?,
+        result,
         entry_seq: r.get("entry_seq")?,
+        id,
     })
 }
 

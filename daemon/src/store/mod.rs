@@ -4,6 +4,7 @@
 //! Only the committer writes (see [`crate::ledger`]); HTTP handlers read.
 
 mod checkpointer;
+pub(crate) mod compact_result;
 pub(crate) mod direct;
 mod direct_read;
 mod finance;
@@ -251,7 +252,7 @@ impl Store {
     /// The stored events of a WABA among `ids`.
     pub async fn events_by_id(&self, waba: &str, ids: &[&str]) -> anyhow::Result<Vec<StoredEvent>> {
         let ids = ids.iter().map(|id| (*id).to_owned()).collect();
-        self.rows_in(STORED_EVENT_COLUMNS, "events", "id", waba, ids, StoredEvent::from_row).await
+        self.rows_in(STORED_EVENT_COLUMNS, STORED_EVENTS, "id", waba, ids, StoredEvent::from_row).await
     }
 
     /// Rows of one WABA whose `column` is among `values`, in chunks.
@@ -316,7 +317,7 @@ impl Store {
         keys: &[(&str, &str)],
         via: Via,
     ) -> anyhow::Result<Vec<(String, StoredEvent)>> {
-        self.rows_by_key(STORED_EVENT_COLUMNS, "events", keys, StoredEvent::from_row, via).await
+        self.rows_by_key(STORED_EVENT_COLUMNS, STORED_EVENTS, keys, StoredEvent::from_row, via).await
     }
 
     /// The status rows among (WABA, id) pairs, as (WABA, row).
@@ -358,9 +359,9 @@ impl Store {
 
     /// The stored events of a WABA at or after `from_ms`, in (timestamp, id) order.
     pub async fn events_since(&self, waba: &str, from_ms: i64) -> anyhow::Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(
-            "SELECT id, at_ms, source, body, result, entry_seq FROM events WHERE waba = $1 AND at_ms >= $2",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {STORED_EVENT_COLUMNS} FROM {STORED_EVENTS} WHERE waba = $1 AND at_ms >= $2"
+        )))
         .bind(waba.to_owned())
         .bind(from_ms)
         .fetch_all(&mut *self.writer_conn().await)

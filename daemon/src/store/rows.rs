@@ -3,9 +3,14 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use coexist_engine::event::Event;
+use coexist_engine::rated::Rated;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+pub use super::compact_result::STORED_EVENTS;
+use super::compact_result::{full_result, ChargeColumns};
 
 /// A text column whose value is nearly always one of a few fixed names
 /// (the engine's interned categories, markets and regimes; a kind, a
@@ -13,8 +18,10 @@ use sqlx::Row;
 /// of allocating each. Rows read back own theirs.
 pub type RowText = Cow<'static, str>;
 
-/// The columns [`StoredEvent::from_row`] reads.
-pub const STORED_EVENT_COLUMNS: &str = "id, at_ms, source, body, result, entry_seq";
+/// The columns [`StoredEvent::from_row`] reads, from [`STORED_EVENTS`]: the
+/// event row, and the charge that a compact result stands on.
+pub const STORED_EVENT_COLUMNS: &str = "id, at_ms, source, body, result, entry_seq, c_billable, c_category, \
+    c_pricing_type, c_market, c_country, c_currency, c_amount, c_regime, c_rate_card, c_tier, c_plugins";
 
 /// One accepted message, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +36,27 @@ pub struct StoredEvent {
 
 impl StoredEvent {
     pub fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        let id: String = r.try_get("id")?;
+        let charge = ChargeColumns {
+            billable: r.try_get("c_billable")?,
+            category: r.try_get("c_category")?,
+            pricing_type: r.try_get("c_pricing_type")?,
+            market: r.try_get("c_market")?,
+            country: r.try_get("c_country")?,
+            currency: r.try_get("c_currency")?,
+            amount: r.try_get("c_amount")?,
+            regime: r.try_get("c_regime")?,
+            rate_card: r.try_get("c_rate_card")?,
+            tier: r.try_get("c_tier")?,
+            plugins: r.try_get("c_plugins")?,
+        };
         Ok(Self {
-            id: r.try_get("id")?,
             at_ms: r.try_get("at_ms")?,
             source: r.try_get("source")?,
             body: r.try_get("body")?,
-            result: r.try_get("result")?,
+            result: full_result(&id, r.try_get("result")?, &charge).map_err(|e| sqlx::Error::Decode(e.into()))?,
             entry_seq: r.try_get("entry_seq")?,
+            id,
         })
     }
 }
@@ -112,7 +133,45 @@ pub struct EntryRow {
     pub meta_pricing: Option<String>,
 }
 
+/// The kind of an entry that charges (or books at zero) a message.
+pub const KIND_CHARGE: &str = "charge";
+
 impl EntryRow {
+    /// The charge for message `e` rated as `r`, recorded as `seq`.
+    pub fn charge(
+        e: &Event,
+        r: &Rated,
+        seq: i64,
+        cause: &'static str,
+        recorded_ms: i64,
+        plugin_set: Arc<str>,
+        meta_pricing: Option<String>,
+    ) -> EntryRow {
+        EntryRow {
+            waba: e.waba.0.clone(),
+            seq,
+            id: e.id.to_string(),
+            kind: RowText::Borrowed(KIND_CHARGE),
+            reverses: None,
+            cause: RowText::Borrowed(cause),
+            at_ms: e.at.timestamp_millis(),
+            recorded_ms,
+            business_number: e.business_number.as_str().to_owned(),
+            billable: i64::from(r.billable),
+            category: r.category.as_str().into(),
+            pricing_type: r.pricing_type.as_str().into(),
+            market: r.market.as_str().into(),
+            country: r.country.as_str().into(),
+            currency: r.currency.to_string(),
+            amount: r.cost.map(|c| c.normalize().to_string()),
+            regime: r.regime.as_str().into(),
+            rate_card: r.rate_card.map(|c| c.as_str().into()),
+            tier: r.tier.map(|t| t.as_str().into()),
+            plugin_set,
+            meta_pricing,
+        }
+    }
+
     pub fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             waba: r.try_get("waba")?,

@@ -41,7 +41,17 @@ pub struct EventRow {
     pub body: String,
     /// Shared with the answer that carries it.
     pub result: Arc<str>,
+    /// What `events.result` holds instead of `result`: the part that the
+    /// message's charge does not (a new message only; see `compact_result`).
+    pub compact: Option<RowText>,
     pub entry_seq: i64,
+}
+
+impl EventRow {
+    /// The text stored in `events.result`.
+    pub fn stored_result(&self) -> &str {
+        self.compact.as_deref().unwrap_or(&self.result)
+    }
 }
 
 /// A recorded conflict.
@@ -165,26 +175,28 @@ impl Store {
                 self.multi_row_insert(&format!("INSERT INTO {events_table} ({EVENT_COLUMNS}) VALUES "), 8, chunk.len());
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for e in chunk {
+                let result = e.stored_result().to_owned();
                 q = q
                     .bind(e.waba)
                     .bind(e.id)
                     .bind(e.at_ms)
                     .bind(e.source.into_owned())
                     .bind(e.body)
-                    .bind(e.result.to_string())
+                    .bind(result)
                     .bind(e.entry_seq)
                     .bind(now_ms);
             }
             q.execute(&mut *tx).await?;
         }
         for u in updated_events {
+            let result = u.stored_result().to_owned();
             sqlx::query(UPDATE_EVENT)
                 .bind(u.waba)
                 .bind(u.id)
                 .bind(u.at_ms)
                 .bind(u.source.into_owned())
                 .bind(u.body)
-                .bind(u.result.to_string())
+                .bind(result)
                 .bind(u.entry_seq)
                 .execute(&mut *tx)
                 .await?;
