@@ -463,44 +463,45 @@ fn a_late_arrival_that_fails_to_rate_leaves_the_group_in_hand_alone() {
 /// every way of reading the message back gives the bytes the answer carried.
 #[test]
 fn a_result_is_stored_compact_and_reads_back_the_same() {
-    let Fixture { mut committer, runtime, _dir } = committer();
+    let Fixture { mut committer, runtime, _dir: dir } = committer();
     let u = "+6281234567890";
-    let template = json!({ "id": "offer", "waba": "W1", "business_number": "+6221555000", "user": u,
-        "direction": "outbound", "side": "api", "type": "template", "template_category": "marketing",
-        "timestamp": "2026-03-10T10:07:00Z" });
-    let template = decode_normalized(&template.to_string()).expect("event");
+    let template = |id: &str, user: &str, category: &str, at: &str| {
+        let v = json!({ "id": id, "waba": "W1", "business_number": "+6221555000", "user": user,
+            "direction": "outbound", "side": "api", "type": "template", "template_category": category,
+            "timestamp": at });
+        decode_normalized(&v.to_string()).expect("event")
+    };
     let events = vec![
         event("in", "W1", u, "inbound", "2026-03-10T10:00:00Z"),
         event("reply", "W1", u, "outbound", "2026-03-10T10:05:00Z"),
         event("cold", "W1", "+6281234567891", "outbound", "2026-03-10T10:06:00Z"),
-        template,
+        template("offer", u, "marketing", "2026-03-10T10:07:00Z"),
+        // Outside any window: a utility template inside one is free.
+        template("receipt", "+6281234567892", "utility", "2026-03-10T10:08:00Z"),
     ];
     let answers = write(&mut committer, vec![events.clone()]);
-    let answered = answers[0].as_ref().expect("stored").results.clone();
-    let ids = ["in", "reply", "cold", "offer"];
+    let answered: Vec<String> = answers[0].as_ref().expect("stored").results.iter().map(|r| r.to_string()).collect();
+    let ids = ["in", "reply", "cold", "offer", "receipt"];
     let by_id = |rows: Vec<crate::store::StoredEvent>| -> Vec<String> {
         ids.iter().map(|id| rows.iter().find(|r| r.id == *id).expect("read back").result.clone()).collect()
     };
-    let answered: Vec<String> = answered.iter().map(|r| r.to_string()).collect();
-    let offer: Value = serde_json::from_str(&answered[3]).expect("JSON");
-    assert_eq!((offer["category"].as_str(), offer["cost"].as_str().is_some()), (Some("marketing"), true), "{offer}");
-    assert!(outside_window(&serde_json::from_str(&answered[2]).expect("JSON")));
+    let json = |i: usize| -> Value { serde_json::from_str(&answered[i]).expect("JSON") };
+    assert!(outside_window(&json(2)), "{}", json(2));
+    // Indonesia's USD card (policies/ratecards): marketing 0.0411, utility 0.0250.
+    assert_eq!((json(3)["cost"].as_str(), json(4)["cost"].as_str()), (Some("0.0411"), Some("0.0250")));
     assert!(committer.index_staged().is_ok(), "the staged rows are indexed");
 
-    let db = rusqlite::Connection::open(_dir.path().join("ledger.db")).expect("open");
+    let db = rusqlite::Connection::open(dir.path().join("ledger.db")).expect("open");
     let stored: Vec<String> = ids
         .iter()
         .map(|id| db.query_row("SELECT result FROM events WHERE id = ?1", [id], |r| r.get(0)).expect("row"))
         .collect();
-    assert_eq!((stored[0].as_str(), stored[1].as_str()), ("inbound api", "outbound api"));
-    // The violation is kept; the template's cost too, where its text has
-    // trailing zeros the entry drops.
-    assert!(stored[2].starts_with("outbound api {\"violations\":"), "{}", stored[2]);
+    assert_eq!(&stored[..2], ["inbound api", "outbound api"]);
+    // What the charge does not hold is kept: the violation, and the cost's
+    // trailing zero, which the entry's normalized amount drops.
+    assert!(stored[2].starts_with("outbound api {\"violations\":[{\"code\":"), "{}", stored[2]);
     assert!(stored[2].len() < answered[2].len() - 150, "{} against {}", stored[2], answered[2]);
-    let cost = offer["cost"].as_str().expect("cost");
-    let compact_offer =
-        if cost.ends_with('0') { format!("outbound api {{\"cost\":\"{cost}\"}}") } else { "outbound api".into() };
-    assert_eq!(stored[3], compact_offer);
+    assert_eq!(&stored[3..], ["outbound api", "outbound api {\"cost\":\"0.0250\"}"]);
 
     let store = committer.store.clone();
     let by_sqlx = runtime.block_on(store.events_by_id("W1", &ids)).expect("read");
@@ -514,6 +515,6 @@ fn a_result_is_stored_compact_and_reads_back_the_same() {
     // A replay is answered from what is stored, with the same bytes.
     let again = write(&mut committer, vec![events]);
     let again = again[0].as_ref().expect("replayed");
-    assert_eq!(again.repeats, 4);
+    assert_eq!(again.repeats, 5);
     assert_eq!(again.results.iter().map(|r| r.to_string()).collect::<Vec<_>>(), answered);
 }
