@@ -66,8 +66,9 @@ cpu_per_event() {
     }'
 }
 
-# The database file's bytes per stored event, once the daemon has stopped
-# (its last connection checkpoints the WAL into the file).
+# The database's bytes per stored event once the daemon has stopped: the
+# file with the WAL and shared-memory index it leaves beside it (a few MB
+# of WAL remain after a batch run; the same for every build compared).
 db_bytes_per_event() {
   local n=$1 bytes
   [ "$n" -gt 0 ] || return 0
