@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmarks of `coexist serve` on loopback, with wrk (Debian's package).
 #
-#   bench/serve.sh [batch|single|paced|dry|rss]...   (default: batch single paced dry)
+#   bench/serve.sh [batch|single|paced|dry|rss|unscraped]...   (default: batch single paced dry)
 #
 # Each scenario starts the release daemon on a fresh SQLite file with 64 WABA
 # profiles, drives it with wrk and the Lua scripts beside this file, and
@@ -49,6 +49,8 @@ stop_daemon() {
 }
 
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
+
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$PID/status"; }
 
 # The daemon's CPU time since it started (user + system, from /proc) per
 # stored event (or per request, when the second argument says so): in all,
@@ -155,6 +157,25 @@ scenario_rss() {
   wait "$WRK" 2>/dev/null || true
   sleep 2
   echo "after $(stored) entries: RSS $(rss_mb) MB; database $(du -sh "$WORK" | cut -f1)"
+  stop_daemon
+}
+
+# Histogram samples wait in the metrics recorder until its upkeep (or a
+# scrape) folds them in, so a daemon that nobody scrapes must run the upkeep
+# itself or grow with every request. /healthz is the cheapest request, so
+# it makes the most samples; nothing reads /metrics while wrk runs.
+scenario_unscraped() {
+  echo "== resident memory of a daemon nobody scrapes: GET /healthz for $DURATION (64 connections)"
+  start_daemon
+  wrk -t2 -c64 -d3s "http://$ADDR/healthz" >/dev/null
+  sleep 6
+  local before after n
+  before=$(rss_kb)
+  wrk -t2 -c64 -d"$DURATION" "http://$ADDR/healthz" | tee "$WORK/wrk.txt"
+  sleep 6
+  after=$(rss_kb)
+  n=$(awk '/requests in/ { print $1 }' "$WORK/wrk.txt")
+  echo "RSS $((before / 1024)) MB before, $((after / 1024)) MB after $n requests: $(((after - before) * 1024 / n)) bytes per request"
   stop_daemon
 }
 

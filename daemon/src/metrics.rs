@@ -39,6 +39,26 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
+/// How often recorded samples are folded into their histograms. The recorder
+/// keeps every sample it is given until then (or until a scrape renders
+/// them), about 8 bytes each: a daemon that nobody scrapes would otherwise
+/// grow by that much for every request it serves, without bound.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs the recorder's upkeep every [`UPKEEP_EVERY`], for as long as the
+/// runtime runs. `install_recorder` leaves that to its caller (the builder's
+/// own `install` would also open a second HTTP listener).
+pub fn spawn_upkeep(handle: PrometheusHandle) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(UPKEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
+
 pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
     let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
     metrics::counter!("coexist_http_requests_total", &labels).increment(1);

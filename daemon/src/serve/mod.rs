@@ -106,6 +106,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 async fn serve(args: ServeArgs, listen: SocketAddr, secrets: Secrets) -> anyhow::Result<()> {
     let mut startup = Startup::begin();
     let metrics = crate::metrics::install()?;
+    crate::metrics::spawn_upkeep(metrics.clone());
     // What the command line names is checked before the ledger is opened, so
     // a wrong config file or a taken port creates no database and runs no
     // migration. Connections made before the daemon is ready wait in the

@@ -43,12 +43,7 @@ pub fn compact(rated: &Rated, entry: &EntryRow) -> Option<RowText> {
         (Some(c), true) => Some(c.to_string()),
         _ => return None,
     };
-    let head = match (rated.direction, rated.side) {
-        (Direction::Inbound, Side::Api) => "inbound api",
-        (Direction::Inbound, Side::App) => "inbound app",
-        (Direction::Outbound, Side::Api) => "outbound api",
-        (Direction::Outbound, Side::App) => "outbound app",
-    };
+    let (_, _, head) = HEADS.iter().find(|(d, s, _)| *d == rated.direction && *s == rated.side)?;
     let rest = ResidualOut {
         cost,
         unpriced_reason: rated.unpriced_reason.as_deref(),
@@ -64,6 +59,15 @@ pub fn compact(rated: &Rated, entry: &EntryRow) -> Option<RowText> {
     serde_json::to_writer(&mut out, &rest).ok()?;
     String::from_utf8(out).ok().map(RowText::Owned)
 }
+
+/// Each direction and side, and the head of a compact result that stands
+/// for it: the two as the result's JSON spells them, with a space between.
+const HEADS: [(Direction, Side, &str); 4] = [
+    (Direction::Inbound, Side::Api, "inbound api"),
+    (Direction::Inbound, Side::App, "inbound app"),
+    (Direction::Outbound, Side::Api, "outbound api"),
+    (Direction::Outbound, Side::App, "outbound app"),
+];
 
 /// What a result holds beyond its charge, as written.
 #[derive(Serialize)]
@@ -161,13 +165,11 @@ pub fn full_result(id: &str, stored: String, charge: &ChargeColumns) -> Result<S
     }
     let fail = |what: &str| format!("stored message {id}: its result ({stored}) stands on its charge, but {what}");
     let (head, rest) = stored.split_at(stored.find(" {").unwrap_or(stored.len()));
-    let (direction, side) = match head {
-        "inbound api" => ("inbound", "api"),
-        "inbound app" => ("inbound", "app"),
-        "outbound api" => ("outbound", "api"),
-        "outbound app" => ("outbound", "app"),
-        _ => return Err(fail("its direction and side are unknown")),
-    };
+    let (direction, side) = HEADS
+        .iter()
+        .find(|(_, _, known)| *known == head)
+        .and_then(|(_, _, known)| known.split_once(' '))
+        .ok_or_else(|| fail("its direction and side are unknown"))?;
     let rest: ResidualIn<'_> = match rest.trim_start() {
         "" => ResidualIn::default(),
         json => serde_json::from_str(json).map_err(|e| fail(&format!("the rest does not decode: {e}")))?,
@@ -333,6 +335,16 @@ mod tests {
             ..rated("0")
         };
         assert_eq!(round_trip(&free).as_deref(), Some("inbound app"));
+    }
+
+    #[test]
+    fn every_direction_and_side_reads_back_as_the_json_spells_it() {
+        // The round trip compares with the result's own serialization, so a
+        // head that differs from serde's spelling fails here.
+        for (direction, side, head) in HEADS {
+            let r = Rated { direction, side, ..rated("0.0411") };
+            assert_eq!(round_trip(&r).as_deref(), Some(head));
+        }
     }
 
     #[test]
