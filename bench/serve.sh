@@ -175,6 +175,7 @@ scenario_unscraped() {
   sleep 6
   after=$(rss_kb)
   n=$(awk '/requests in/ { print $1 }' "$WORK/wrk.txt")
+  [ "${n:-0}" -gt 0 ] || { echo "wrk completed no request" >&2; exit 1; }
   echo "RSS $((before / 1024)) MB before, $((after / 1024)) MB after $n requests: $(((after - before) * 1024 / n)) bytes per request"
   stop_daemon
 }
