@@ -48,9 +48,9 @@ stop_daemon() {
   wait "$PID" 2>/dev/null || true
 }
 
-rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
-
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$PID/status"; }
+
+rss_mb() { awk -v kb="$(rss_kb)" 'BEGIN { printf "%.0f", kb / 1024 }'; }
 
 # The daemon's CPU time since it started (user + system, from /proc) per
 # stored event (or per request, when the second argument says so): in all,
